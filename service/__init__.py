@@ -1,0 +1,1 @@
+"""GridWatch service: configuration, CLI and (later) store, API and workers."""

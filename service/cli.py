@@ -1,0 +1,152 @@
+"""The ``gridwatch`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from service.core.config import Settings
+from service.pipeline import PhotoResult, detect_sources
+from service.progress import Progress
+from service.sources import iter_sources
+from vision.detector import Detector, ModelError
+
+
+def result_record(result: PhotoResult) -> dict[str, object]:
+    """The JSONL object for one image: detections in photo pixels, or ``{"path", "error"}``."""
+    if result.detections is None:
+        return {"path": result.path, "error": result.error}
+    det = result.detections
+    return {
+        "path": result.path,
+        "width": result.width,
+        "height": result.height,
+        "detections": [
+            {"label": label, "score": round(score, 4), "xyxy": [round(v, 1) for v in box]}
+            for label, score, box in zip(det.labels, det.score.tolist(), det.xyxy.tolist(), strict=True)
+        ],
+    }
+
+
+def _text_line(result: PhotoResult) -> str:
+    if result.detections is None:
+        return f"{result.path}: ERROR {result.error}"
+    counts = Counter(result.detections.labels)
+    found = ", ".join(f"{n} {label}" for label, n in counts.most_common()) or "nothing"
+    return f"{result.path} ({result.width}x{result.height}): {found}"
+
+
+def _parse_class_conf(items: Sequence[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        label, sep, value = item.partition("=")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"--class-conf takes LABEL=SCORE, got {item!r}")
+        out[label] = float(value)
+    return out
+
+
+def cmd_detect(args: argparse.Namespace, out: TextIO) -> int:
+    settings = Settings()
+    detector = Detector(
+        args.model or settings.model,
+        providers=args.providers or settings.providers,
+        conf=args.conf,
+        class_conf=_parse_class_conf(args.class_conf),
+        iou=args.iou,
+        imgsz=args.imgsz,
+        threads=settings.threads,
+    )
+    sources = list(iter_sources(args.paths))
+    progress = Progress(len(sources), enabled=args.progress)
+    failed = 0
+    totals: Counter[str] = Counter()
+    for result in detect_sources(sources, detector, batch_size=args.batch, workers=args.workers):
+        if result.detections is None:
+            failed += 1
+        else:
+            totals.update(result.detections.labels)
+        if args.format == "jsonl":
+            out.write(json.dumps(result_record(result), ensure_ascii=False) + "\n")
+        else:
+            out.write(_text_line(result) + "\n")
+        progress.advance()
+    progress.close()
+    if args.format == "text":
+        summary = ", ".join(f"{n} {label}" for label, n in totals.most_common()) or "nothing"
+        out.write(f"{len(sources)} images, {failed} failed; found {summary}\n")
+    return 1 if sources and failed == len(sources) else 0
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        from training.export import export_onnx
+    except ImportError as exc:  # ultralytics/torch live in the [train] extra
+        raise ValueError(f"export needs the training extra (pip install -e '.[train]'): {exc}") from None
+    path = export_onnx(args.weights, args.out, imgsz=args.imgsz, half=args.half, end2end=not args.dense)
+    out.write(f"{path}\n")
+    return 0
+
+
+def _unit_float(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gridwatch", description="Spot urban-management violations in photos and camera feeds.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    detect = sub.add_parser("detect", help="detect objects in images, folders and zip archives")
+    detect.add_argument("paths", nargs="+", help="image files, folders (searched recursively) or .zip archives")
+    detect.add_argument("--model", type=Path, help="ONNX model (default: GRIDWATCH_MODEL or the shipped model)")
+    detect.add_argument("--conf", type=_unit_float, default=0.25, help="minimum score (default 0.25)")
+    detect.add_argument("--class-conf", action="append", default=[], metavar="LABEL=SCORE",
+                        help="per-label minimum score, repeatable, e.g. --class-conf person=0.5")
+    detect.add_argument("--iou", type=_unit_float, default=0.7, help="NMS IoU threshold (default 0.7)")
+    detect.add_argument("--imgsz", type=_positive_int, help="inference size in pixels (default: the model's)")
+    detect.add_argument("--batch", type=_positive_int, default=1, help="images per inference batch (default 1)")
+    detect.add_argument("--workers", type=_positive_int, default=2, help="decoding threads (default 2)")
+    detect.add_argument("--providers", help="onnxruntime providers: auto, cpu, cuda, tensorrt (default auto)")
+    detect.add_argument("--format", choices=("text", "jsonl"), default="text", help="output format (default text)")
+    detect.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bar on stderr (default: when stderr is a terminal)")
+    detect.set_defaults(func=cmd_detect)
+
+    export = sub.add_parser("export", help="export Ultralytics .pt weights to ONNX (needs the [train] extra)")
+    export.add_argument("weights", type=Path, help="Ultralytics detection checkpoint (.pt)")
+    export.add_argument("--out", type=Path, required=True, help="ONNX file to write")
+    export.add_argument("--imgsz", type=_positive_int, default=640, help="default input size (default 640)")
+    export.add_argument("--half", action="store_true", help="FP16 weights, for GPU inference (needs a GPU)")
+    export.add_argument("--dense", action="store_true", help="dense head needing NMS even where an NMS-free head exists")
+    export.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args, sys.stdout)
+    except (ModelError, ValueError, argparse.ArgumentTypeError) as exc:
+        print(f"gridwatch: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

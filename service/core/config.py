@@ -1,0 +1,23 @@
+"""Process-wide settings, read once from ``GRIDWATCH_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MODELS_DIR = REPO_ROOT / "models"
+DEFAULT_MODEL = MODELS_DIR / "yolo26n-coco.onnx"
+
+
+class Settings(BaseSettings):
+    """Settings shared by every command; each field can be set as ``GRIDWATCH_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDWATCH_", extra="forbid")
+
+    model: Path = Field(default=DEFAULT_MODEL, description="ONNX detector used when no --model is given")
+    data_dir: Path = Field(default=Path("data"), description="evidence files and the default SQLite store")
+    providers: str = Field(default="auto", description="onnxruntime providers: auto, cpu, cuda, tensorrt")
+    threads: int = Field(default=0, ge=0, le=256, description="CPU inference threads; 0 = one per core")
