@@ -41,14 +41,11 @@ def _text_line(result: PhotoResult) -> str:
     return f"{result.path} ({result.width}x{result.height}): {found}"
 
 
-def _parse_class_conf(items: Sequence[str]) -> dict[str, float]:
-    out = {}
-    for item in items:
-        label, sep, value = item.partition("=")
-        if not sep:
-            raise argparse.ArgumentTypeError(f"--class-conf takes LABEL=SCORE, got {item!r}")
-        out[label] = float(value)
-    return out
+def _label_score(text: str) -> tuple[str, float]:
+    label, sep, value = text.partition("=")
+    if not sep or not label:
+        raise argparse.ArgumentTypeError(f"takes LABEL=SCORE, got {text!r}")
+    return label, _unit_float(value)
 
 
 def cmd_detect(args: argparse.Namespace, out: TextIO) -> int:
@@ -57,7 +54,7 @@ def cmd_detect(args: argparse.Namespace, out: TextIO) -> int:
         args.model or settings.model,
         providers=args.providers or settings.providers,
         conf=args.conf,
-        class_conf=_parse_class_conf(args.class_conf),
+        class_conf=dict(args.class_conf),
         iou=args.iou,
         imgsz=args.imgsz,
         threads=settings.threads,
@@ -88,7 +85,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
         from training.export import export_onnx
     except ImportError as exc:  # ultralytics/torch live in the [train] extra
         raise ValueError(f"export needs the training extra (pip install -e '.[train]'): {exc}") from None
-    path = export_onnx(args.weights, args.out, imgsz=args.imgsz, half=args.half, end2end=not args.dense)
+    path = export_onnx(args.weights, args.out, imgsz=args.imgsz, half=args.half, end2end=args.end2end)
     out.write(f"{path}\n")
     return 0
 
@@ -108,22 +105,34 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gridwatch", description="Spot urban-management violations in photos and camera feeds.")
+    parser = argparse.ArgumentParser(
+        prog="gridwatch", description="Spot urban-management violations in photos and camera feeds."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     detect = sub.add_parser("detect", help="detect objects in images, folders and zip archives")
     detect.add_argument("paths", nargs="+", help="image files, folders (searched recursively) or .zip archives")
     detect.add_argument("--model", type=Path, help="ONNX model (default: GRIDWATCH_MODEL or the shipped model)")
     detect.add_argument("--conf", type=_unit_float, default=0.25, help="minimum score (default 0.25)")
-    detect.add_argument("--class-conf", action="append", default=[], metavar="LABEL=SCORE",
-                        help="per-label minimum score, repeatable, e.g. --class-conf person=0.5")
+    detect.add_argument(
+        "--class-conf",
+        action="append",
+        default=[],
+        metavar="LABEL=SCORE",
+        type=_label_score,
+        help="per-label minimum score, repeatable, e.g. --class-conf person=0.5",
+    )
     detect.add_argument("--iou", type=_unit_float, default=0.7, help="NMS IoU threshold (default 0.7)")
     detect.add_argument("--imgsz", type=_positive_int, help="inference size in pixels (default: the model's)")
     detect.add_argument("--batch", type=_positive_int, default=1, help="images per inference batch (default 1)")
     detect.add_argument("--workers", type=_positive_int, default=2, help="decoding threads (default 2)")
     detect.add_argument("--providers", help="onnxruntime providers: auto, cpu, cuda, tensorrt (default auto)")
     detect.add_argument("--format", choices=("text", "jsonl"), default="text", help="output format (default text)")
-    detect.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="progress bar on stderr (default: when stderr is a terminal)")
+    detect.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
     detect.set_defaults(func=cmd_detect)
 
     export = sub.add_parser("export", help="export Ultralytics .pt weights to ONNX (needs the [train] extra)")
@@ -131,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True, help="ONNX file to write")
     export.add_argument("--imgsz", type=_positive_int, default=640, help="default input size (default 640)")
     export.add_argument("--half", action="store_true", help="FP16 weights, for GPU inference (needs a GPU)")
-    export.add_argument("--dense", action="store_true", help="dense head needing NMS even where an NMS-free head exists")
+    export.add_argument("--end2end", action="store_true", help="NMS-free head where the model has one (YOLO26)")
     export.set_defaults(func=cmd_export)
     return parser
 
@@ -140,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args, sys.stdout)
-    except (ModelError, ValueError, argparse.ArgumentTypeError) as exc:
+    except (ModelError, ValueError) as exc:
         print(f"gridwatch: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

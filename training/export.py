@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 
-def export_onnx(weights: Path, out: Path, *, imgsz: int = 640, half: bool = False, end2end: bool = True) -> Path:
+def export_onnx(weights: Path, out: Path, *, imgsz: int = 640, half: bool = False, end2end: bool = False) -> Path:
     """Export ``weights`` to ``out`` as ONNX with dynamic batch and input size.
 
     Args:
@@ -16,7 +16,8 @@ def export_onnx(weights: Path, out: Path, *, imgsz: int = 640, half: bool = Fals
         out: where to write the ``.onnx`` file.
         imgsz: the size recorded as the model's default input, pixels.
         half: FP16 weights (for GPU inference; slower on CPU).
-        end2end: keep an NMS-free (B, 300, 6) head where the model has one (YOLO26); dense otherwise.
+        end2end: export the NMS-free (B, 300, 6) head where the model has one (YOLO26); by default the
+            dense head with NMS, which is what Ultralytics' own ``predict`` runs.
     """
     os.environ.setdefault("YOLO_OFFLINE", "1")  # never reach for the network
     from ultralytics import YOLO
@@ -29,8 +30,13 @@ def export_onnx(weights: Path, out: Path, *, imgsz: int = 640, half: bool = Fals
         shutil.copy(weights, local)
         model = YOLO(str(local))
         exported = model.export(
-            format="onnx", imgsz=imgsz, dynamic=True, simplify=True, half=half,
-            nms=False if end2end else None, device="cpu" if not half else 0,
+            format="onnx",
+            imgsz=imgsz,
+            dynamic=True,
+            simplify=True,
+            half=half,
+            nms=False if end2end else None,
+            device="cpu" if not half else 0,
         )
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(exported), out)

@@ -49,9 +49,7 @@ class Detections:
     @classmethod
     def empty(cls, names: Sequence[str] = ()) -> Detections:
         """No boxes, with the given class names."""
-        return cls(
-            np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32), tuple(names)
-        )
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32), tuple(names))
 
     @classmethod
     def merge(cls, parts: Sequence[Detections]) -> Detections:
@@ -86,7 +84,7 @@ class Detections:
     def area(self) -> FloatArray:
         """Box areas in square pixels, (N,)."""
         wh = np.clip(self.xyxy[:, 2:] - self.xyxy[:, :2], 0, None)
-        return wh[:, 0] * wh[:, 1]
+        return np.asarray(wh[:, 0] * wh[:, 1], dtype=np.float32)
 
     def filter(
         self,

@@ -121,8 +121,11 @@ class Detector:
         options.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(str(path), options, providers=resolve_providers(providers))
-        except (ort.capi.onnxruntime_pybind11_state.Fail, ort.capi.onnxruntime_pybind11_state.InvalidGraph,
-                ort.capi.onnxruntime_pybind11_state.InvalidProtobuf) as exc:
+        except (
+            ort.capi.onnxruntime_pybind11_state.Fail,
+            ort.capi.onnxruntime_pybind11_state.InvalidGraph,
+            ort.capi.onnxruntime_pybind11_state.InvalidProtobuf,
+        ) as exc:
             raise ModelError(f"{path}: not a loadable ONNX model: {exc}") from None
         self.path = path
         self.info = _read_info(self.session, path)
@@ -162,7 +165,9 @@ class Detector:
             return np.concatenate(outs)
         return np.asarray(self.session.run(None, {self._input: blob})[0], dtype=np.float32)
 
-    def decode(self, output: npt.NDArray[np.float32], batch: Batch, sizes: Sequence[tuple[int, int, float, float]]) -> list[Detections]:
+    def decode(
+        self, output: npt.NDArray[np.float32], batch: Batch, sizes: Sequence[tuple[int, int, float, float]]
+    ) -> list[Detections]:
         """Turn raw output into detections in photo pixels.
 
         ``sizes`` holds per image (photo width, photo height, sx, sy) where sx, sy are photo pixels

@@ -35,7 +35,8 @@ def nms(xyxy: FloatArray, score: FloatArray, class_id: npt.NDArray[np.int32], io
     if len(score) == 0:
         return np.zeros(0, np.intp)
     xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1).astype(np.float64)
-    keep = cv2.dnn.NMSBoxesBatched(xywh, score.astype(np.float64), class_id, 0.0, float(iou))
+    # the stubs ask for sequences; OpenCV takes numpy arrays as they are
+    keep = cv2.dnn.NMSBoxesBatched(xywh, score.astype(np.float64), class_id, 0.0, float(iou))  # type: ignore[arg-type]
     return np.asarray(keep, dtype=np.intp).reshape(-1)
 
 

@@ -56,7 +56,7 @@ def make_batch(images: Sequence[npt.NDArray[np.uint8]], imgsz: int, stride: int,
     offsets = np.empty((len(images), 2), np.float32)
     for i, (img, (h, w, _)) in enumerate(zip(images, fits, strict=True)):
         if img.shape[:2] != (h, w):
-            img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+            img = np.asarray(cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
         top, left = (in_h - h) // 2, (in_w - w) // 2
         padded.append(
             cv2.copyMakeBorder(
