@@ -13,6 +13,7 @@ import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -27,8 +28,12 @@ DEFAULT_MAX_PIXELS = 120_000_000  # above any phone or CCTV camera in use; 30000
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 EXIF_ORIENTATION = 0x0112
 
-_REDUCED_FLAGS = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
-                  8: cv2.IMREAD_REDUCED_COLOR_8}
+_REDUCED_FLAGS = {
+    1: cv2.IMREAD_COLOR,
+    2: cv2.IMREAD_REDUCED_COLOR_2,
+    4: cv2.IMREAD_REDUCED_COLOR_4,
+    8: cv2.IMREAD_REDUCED_COLOR_8,
+}
 
 
 class ImageError(ValueError):
@@ -88,28 +93,35 @@ def _is_complete(data: bytes, fmt: str) -> bool:
     return True
 
 
+def _u8(img: object) -> npt.NDArray[np.uint8]:
+    """View an OpenCV result as the uint8 array it is (no copy); OpenCV's stubs type results loosely."""
+    return np.asarray(img, dtype=np.uint8)
+
+
 def _orient(img: npt.NDArray[np.uint8], orientation: int) -> npt.NDArray[np.uint8]:
     """Apply an EXIF orientation (1-8) so the image is upright."""
     if orientation in (5, 6, 7, 8):
-        img = cv2.transpose(img)  # 5: transpose; 6, 7, 8 derive from it
+        img = _u8(cv2.transpose(img))  # 5: transpose; 6, 7, 8 derive from it
         orientation = {5: 1, 6: 2, 7: 3, 8: 4}[orientation]
     if orientation == 2:
-        return cv2.flip(img, 1)
+        return _u8(cv2.flip(img, 1))
     if orientation == 3:
-        return cv2.rotate(img, cv2.ROTATE_180)
+        return _u8(cv2.rotate(img, cv2.ROTATE_180))
     if orientation == 4:
-        return cv2.flip(img, 0)
+        return _u8(cv2.flip(img, 0))
     return img
 
 
-def _to_bgr8(img: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
+def _to_bgr8(decoded: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
     """Convert any decoded layout (grey, grey+alpha, BGR, BGRA; 8 or 16 bit) to BGR uint8."""
-    if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
-    elif img.dtype != np.uint8:
-        raise ImageError(f"unsupported pixel type {img.dtype}")
+    if decoded.dtype == np.uint16:
+        img = _u8(decoded >> 8)
+    elif decoded.dtype == np.uint8:
+        img = decoded
+    else:
+        raise ImageError(f"unsupported pixel type {decoded.dtype}")
     if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        return _u8(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR))
     channels = img.shape[2]
     if channels == 3:
         return img
@@ -117,9 +129,9 @@ def _to_bgr8(img: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
         colour = img[..., :-1] if channels == 4 else np.repeat(img[..., :1], 3, axis=2)
         alpha = img[..., -1:].astype(np.float32) / 255
         # transparent areas shown over white, as image viewers do
-        return (colour * alpha + 255 * (1 - alpha)).astype(np.uint8)
+        return _u8(colour * alpha + 255 * (1 - alpha))
     if channels == 1:
-        return cv2.cvtColor(img[..., 0], cv2.COLOR_GRAY2BGR)
+        return _u8(cv2.cvtColor(img[..., 0], cv2.COLOR_GRAY2BGR))
     raise ImageError(f"unsupported channel count {channels}")
 
 
@@ -133,9 +145,7 @@ def _reduction(fmt: str, long_side: int, target: int | None) -> int:
     return 1
 
 
-def decode_image(
-    data: bytes, *, target: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> DecodedImage:
+def decode_image(data: bytes, *, target: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     """Decode an encoded image into upright BGR pixels.
 
     Args:
@@ -153,12 +163,19 @@ def decode_image(
         with Image.open(io.BytesIO(data)) as header:
             fmt = header.format or "unknown"
             width, height = header.size
-            orientation = header.getexif().get(EXIF_ORIENTATION, 1) if fmt in ("JPEG", "MPO", "PNG", "WEBP") else 1
+            # Not header.getexif(): PngImageFile's override decodes every pixel when no eXIf chunk
+            # precedes IDAT, i.e. before the pixel limit below. The base method reads only the header.
+            orientation = (
+                Image.Image.getexif(header).get(EXIF_ORIENTATION, 1) if fmt in ("JPEG", "MPO", "PNG", "WEBP") else 1
+            )
     except UnidentifiedImageError:
         raise ImageError("not an image, or an unsupported image format") from None
     except Image.DecompressionBombError as exc:
         raise ImageError(f"image too large: {exc}") from None
     except (OSError, SyntaxError, ValueError, struct.error) as exc:
+        # Pillow's WebP plugin refuses any truncated file at open, before _is_complete is reached.
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and not _is_complete(data, "WEBP"):
+            raise ImageError("truncated WEBP file") from None
         raise ImageError(f"corrupt image header: {exc}") from None
     if fmt not in SUPPORTED_FORMATS:
         raise ImageError(f"unsupported image format {fmt}; use JPEG, PNG, WebP or BMP")
