@@ -27,7 +27,7 @@ from vision.detector import Detector
 DEFAULT_WEIGHTS = REPO_ROOT.parent / "shared" / "weights" / "yolo26n.pt"
 
 
-def machine_gflops(size: int = 2048, repeats: int = 5) -> float:
+def machine_gflops(size: int = 2048, repeats: int = 10) -> float:
     """Best float32 matrix-multiply rate of this machine, GFLOP/s, over all cores numpy uses."""
     a = np.random.default_rng(0).random((size, size), dtype=np.float32)
     a @ a
@@ -76,12 +76,13 @@ def model_gflops(weights: Path, imgsz: int) -> float:
     return float(get_flops(model, imgsz))
 
 
-def bench_inference(detector: Detector, imgsz: int, repeats: int) -> float:
-    """Median milliseconds of one ``session.run`` on a 1 x 3 x imgsz x imgsz input."""
+def bench_inference(detector: Detector, imgsz: int, repeats: int) -> tuple[float, float]:
+    """Median and best milliseconds of one ``session.run`` on a 1 x 3 x imgsz x imgsz input."""
     blob = np.random.default_rng(0).random((1, 3, imgsz, imgsz), dtype=np.float32)
     for _ in range(3):
         detector.infer(blob)
-    return statistics.median(_timed(lambda: detector.infer(blob)) for _ in range(repeats)) * 1000
+    times = [_timed(lambda: detector.infer(blob)) * 1000 for _ in range(repeats)]
+    return statistics.median(times), min(times)
 
 
 def main() -> None:
@@ -92,7 +93,7 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="the same model's .pt weights")
     parser.add_argument("--imgsz", type=int, default=640)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads for both engines")
-    parser.add_argument("--repeats", type=int, default=50, help="inference-only repetitions")
+    parser.add_argument("--repeats", type=int, default=100, help="inference-only repetitions")
     args = parser.parse_args()
 
     paths = [s.path for s in iter_sources([args.images])][: args.limit]
@@ -102,9 +103,11 @@ def main() -> None:
     bench_gridwatch(paths[:5], detector)  # warm-up
     ours = bench_gridwatch(paths, detector)
     theirs = bench_ultralytics(paths, args.weights, args.imgsz, args.threads)
-    infer_ms = bench_inference(detector, args.imgsz, args.repeats)
-    gflops = model_gflops(args.weights, args.imgsz)
+    # the shared VM's speed drifts: take the machine's peak on both sides of the inference timing
     peak = machine_gflops()
+    infer_ms, best_ms = bench_inference(detector, args.imgsz, args.repeats)
+    peak = max(peak, machine_gflops())
+    gflops = model_gflops(args.weights, args.imgsz)
     floor_ms = gflops / peak * 1000
     n = len(paths)
 
@@ -120,8 +123,8 @@ def main() -> None:
     print(f"| model GFLOPs | {gflops:.2f} |")
     print(f"| machine float32 matmul GFLOP/s | {peak:.0f} |")
     print(f"| GFLOPs floor, ms | {floor_ms:.1f} |")
-    print(f"| onnxruntime median, ms | {infer_ms:.1f} |")
-    print(f"| **inference / floor** | **{infer_ms / floor_ms:.2f}x** |")
+    print(f"| onnxruntime median / best, ms | {infer_ms:.1f} / {best_ms:.1f} |")
+    print(f"| **inference / floor** (median, best) | **{infer_ms / floor_ms:.2f}x**, {best_ms / floor_ms:.2f}x |")
 
 
 if __name__ == "__main__":
