@@ -13,6 +13,7 @@ COPY pyproject.toml README.md LICENSE ./
 COPY vision ./vision
 COPY service ./service
 COPY training ./training
+COPY datasets ./datasets
 COPY models ./models
 COPY samples ./samples
 # Editable install keeps models/ found next to the code (the runtime loads models by path).
