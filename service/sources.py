@@ -5,9 +5,10 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from vision.imageio import DEFAULT_MAX_BYTES, ImageError
+from vision.imageio import DEFAULT_MAX_BYTES, ImageError, read_bytes
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp"})
 
@@ -25,16 +26,6 @@ class Source:
     path: str
     read: Callable[[], bytes] | None = None
     error: str | None = None
-
-
-def _read_file(path: Path, max_bytes: int) -> Callable[[], bytes]:
-    def read() -> bytes:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ImageError(f"file too large: {size:,} bytes is over the limit of {max_bytes:,}")
-        return path.read_bytes()
-
-    return read
 
 
 def _read_member(archive: Path, info: zipfile.ZipInfo, max_bytes: int) -> Callable[[], bytes]:
@@ -80,11 +71,11 @@ def iter_sources(paths: Iterable[str | Path], max_bytes: int = DEFAULT_MAX_BYTES
                 if _is_zip(child):
                     yield from _zip_sources(child, max_bytes)
                 elif child.suffix.lower() in IMAGE_SUFFIXES:
-                    yield Source(str(child), read=_read_file(child, max_bytes))
+                    yield Source(str(child), read=partial(read_bytes, child, max_bytes))
         elif path.is_file():
             if _is_zip(path):
                 yield from _zip_sources(path, max_bytes)
             else:
-                yield Source(str(path), read=_read_file(path, max_bytes))
+                yield Source(str(path), read=partial(read_bytes, path, max_bytes))
         else:
             yield Source(str(path), error="no such file or directory")

@@ -200,6 +200,15 @@ def decode_image(data: bytes, *, target: int | None = None, max_pixels: int = DE
     return DecodedImage(np.ascontiguousarray(pixels), width, height, fmt)
 
 
+def read_bytes(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read a file's bytes, refusing files over ``max_bytes`` before reading them."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ImageError(f"file too large: {size:,} bytes is over the limit of {max_bytes:,}")
+    return path.read_bytes()
+
+
 def read_image(
     path: str | Path,
     *,
@@ -208,8 +217,4 @@ def read_image(
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> DecodedImage:
     """Read and decode an image file; see `decode_image`. Files over ``max_bytes`` are refused unread."""
-    path = Path(path)
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise ImageError(f"file too large: {size:,} bytes is over the limit of {max_bytes:,}")
-    return decode_image(path.read_bytes(), target=target, max_pixels=max_pixels)
+    return decode_image(read_bytes(path, max_bytes), target=target, max_pixels=max_pixels)
