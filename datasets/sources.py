@@ -148,6 +148,8 @@ class SourceSpec:
         labelled: taxonomy labels annotated exhaustively (see :class:`Sample`).
         groups: group key per image, given the source name and all its images (sorted paths).
         note: why the mapping is what it is.
+        origin: where the data comes from, ``owner/repo @ commit`` as in ``shared/README.md``.
+        licence: the licence the source states, or why there is none to cite (goes on the dataset card).
     """
 
     name: str
@@ -155,6 +157,8 @@ class SourceSpec:
     labelled: frozenset[str]
     groups: GroupFn = field(default=_per_image_groups)
     note: str = ""
+    origin: str = ""
+    licence: str = ""
 
 
 def _spec(
@@ -163,8 +167,11 @@ def _spec(
     labelled: set[str],
     note: str,
     groups: GroupFn = _per_image_groups,
+    *,
+    origin: str,
+    licence: str,
 ) -> SourceSpec:
-    return SourceSpec(name, MappingProxyType(classes), frozenset(labelled), groups, note)
+    return SourceSpec(name, MappingProxyType(classes), frozenset(labelled), groups, note, origin, licence)
 
 
 SOURCES: Mapping[str, SourceSpec] = MappingProxyType(
@@ -176,6 +183,8 @@ SOURCES: Mapping[str, SourceSpec] = MappingProxyType(
                 {0: "garbage", 1: "bin", 2: "bin_overflow"},
                 {"garbage", "bin", "bin_overflow"},
                 "Chinese bin points; overflow boxes sit on the bin, as our bin_overflow does.",
+                origin="ATANU0023/garbage_detection_dataset @ 1e9fc55",
+                licence="CC BY 4.0",
             ),
             _spec(
                 "garbage_street",
@@ -183,18 +192,24 @@ SOURCES: Mapping[str, SourceSpec] = MappingProxyType(
                 {0: None, 1: "garbage"},
                 {"garbage"},
                 "Street heaps around containers; containers are not boxed, so bin is unknown.",
+                origin="alan61503/garbage-overflow-detection @ ce3d252",
+                licence="CC BY 4.0",
             ),
             _spec(
                 "maltese_trashbags",
                 {0: "garbage", 1: "garbage", 2: "garbage", 3: "garbage"},
                 {"garbage"},
                 "Bag colours (organic/recycling/mixed/other) all lie on the pavement: exposed garbage.",
+                origin="SaulVas/ARI3129 @ e88068f",
+                licence="not stated: research and training only",
             ),
             _spec(
                 "woosong_trashbags",
                 {0: "garbage", 1: "garbage"},
                 {"garbage"},
                 "Segmentation polygons; boxes are the polygons' min/max.",
+                origin="itsCaveMan/WoosongVision @ 33a6b88",
+                licence="CC BY 4.0 (repo Unlicense)",
             ),
             _spec(
                 "graffiti_gr",
@@ -202,12 +217,16 @@ SOURCES: Mapping[str, SourceSpec] = MappingProxyType(
                 {"graffiti"},
                 "Photos in runs along streets: neighbouring shots share a group.",
                 graffiti_run_groups,
+                origin="dinhdung6/Yolo-graffiti-detection @ 9448120 (images from Zenodo record 3238357)",
+                licence="not verified",
             ),
             _spec(
                 "graffiti_negatives",
                 {},
                 {"graffiti"},
                 "Walls and doors without graffiti: hard negatives, no label files.",
+                origin="smr2002/graffiti @ 3e2abab",
+                licence="CC BY 4.0",
             ),
             _spec(
                 "facades_spb",
@@ -219,6 +238,8 @@ SOURCES: Mapping[str, SourceSpec] = MappingProxyType(
                 # and drainpipes cannot be ruled out. Graffiti was never annotated either.
                 set(),
                 "St Petersburg facades with legal signage; backgrounds for synthetic flyposting.",
+                origin="Urban-Research-Lab/building-facades-advertising-dataset @ 9782a3e",
+                licence="CC0 1.0",
             ),
             _spec(
                 "smartathon_vp",
@@ -236,12 +257,16 @@ SOURCES: Mapping[str, SourceSpec] = MappingProxyType(
                 },
                 {"garbage", "graffiti", "debris"},
                 "Vehicle-camera street scenes; boxes are loose (often far larger than the object).",
+                origin="kalthommusa/Visual-Pollution-Object-Detection @ 0444122",
+                licence="not stated: research and training only",
             ),
             _spec(
                 "bicycle_rf2000",
                 {0: "bicycle"},
                 {"bicycle"},
                 "Bicycles parked on pavements; motorcycles and e-bikes are not boxed.",
+                origin="ShaminAsfaq/PythonProject-YOLO @ fee4a16",
+                licence="CC BY 4.0",
             ),
         )
     }

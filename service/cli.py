@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from service.core.config import Settings
+from service.core.config import REPO_ROOT, Settings
 from service.pipeline import PhotoResult, detect_sources
 from service.progress import Progress
 from service.sources import iter_sources
@@ -90,6 +90,42 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_dataset_build(args: argparse.Namespace, out: TextIO) -> int:
+    # Imported here: dataset building is a developer task and needs nothing at detection time.
+    from datasets.build import build_dataset
+
+    settings = Settings()
+    detector = (
+        None if args.no_pseudo else Detector(settings.model, providers=settings.providers, threads=settings.threads)
+    )
+    sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources else None
+    bar: list[Progress] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bar:
+            bar.append(Progress(total, enabled=args.progress))
+        bar[0].advance(done - bar[0].done)
+
+    try:
+        report = build_dataset(
+            args.data,
+            args.out,
+            sources=sources,
+            detector=detector,
+            pseudo_conf=args.pseudo_conf,
+            limit_per_source=args.limit_per_source,
+            overwrite=args.overwrite,
+            progress=progress,
+        )
+    except (KeyError, FileNotFoundError) as exc:
+        raise ValueError(str(exc).strip("'\"")) from None
+    finally:
+        if bar:
+            bar[0].close()
+    out.write(report.summary_table() + "\n")
+    return 0
+
+
 def _unit_float(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -142,6 +178,36 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--half", action="store_true", help="FP16 weights, for GPU inference (needs a GPU)")
     export.add_argument("--end2end", action="store_true", help="NMS-free head where the model has one (YOLO26)")
     export.set_defaults(func=cmd_export)
+
+    dataset = sub.add_parser("dataset", help="build training data (needs ../shared/data)")
+    dataset_sub = dataset.add_subparsers(dest="dataset_command", required=True)
+    build = dataset_sub.add_parser("build", help="write one YOLO dataset with splits and a dataset card")
+    build.add_argument(
+        "--data",
+        type=Path,
+        default=REPO_ROOT.parent / "shared" / "data",
+        help="source folders (default: shared/data beside the repository)",
+    )
+    build.add_argument(
+        "--out",
+        type=Path,
+        default=Path("data/datasets/gridwatch"),
+        help="dataset folder (default data/datasets/gridwatch)",
+    )
+    build.add_argument("--sources", help="comma-separated source names (default: all)")
+    build.add_argument("--no-pseudo", action="store_true", help="no COCO pseudo-labels for vehicles and people")
+    build.add_argument(
+        "--pseudo-conf", type=_unit_float, default=0.4, help="minimum score of a pseudo-label (default 0.4)"
+    )
+    build.add_argument("--limit-per-source", type=_positive_int, help="at most N images per source (quick builds)")
+    build.add_argument("--overwrite", action="store_true", help="clear a non-empty --out first")
+    build.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
+    build.set_defaults(func=cmd_dataset_build)
     return parser
 
 

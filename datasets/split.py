@@ -1,0 +1,107 @@
+"""Group-aware, deterministic train/val/test assignment.
+
+Images are nodes; two images are connected when they share a group key (Roboflow copies of one photo,
+shots of one street run) or a near-duplicate group id (from :func:`datasets.dedup.find_duplicates`,
+across sources). Each connected component goes to one split as a whole, chosen by hashing the
+component's smallest group key, so the choice depends on nothing else in the dataset: adding an
+unrelated image, or a whole new source, never moves an existing image to another split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+SPLITS: tuple[str, str, str] = ("train", "val", "test")
+DEFAULT_FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
+
+
+def validate_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
+    """Check that there are three finite, non-negative fractions summing to 1 (within 1e-6).
+
+    Raises:
+        ValueError: saying which condition failed.
+    """
+    if len(fractions) != len(SPLITS):
+        raise ValueError(f"expected {len(SPLITS)} fractions (train, val, test), got {len(fractions)}")
+    values = tuple(float(f) for f in fractions)
+    if any(not math.isfinite(f) or f < 0 for f in values):
+        raise ValueError(f"fractions must be finite and non-negative, got {values}")
+    if abs(sum(values) - 1.0) > 1e-6:
+        raise ValueError(f"fractions must sum to 1, got {values} (sum {sum(values):.6g})")
+    return values[0], values[1], values[2]
+
+
+def unit_hash(key: str) -> float:
+    """Map a string to [0, 1) by the first 8 bytes of its sha256 (stable across runs and platforms)."""
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") / 2.0**64
+
+
+def split_of(key: str, fractions: Sequence[float] = DEFAULT_FRACTIONS) -> str:
+    """The split a component whose smallest group key is ``key`` goes to."""
+    train, val, _ = validate_fractions(fractions)
+    u = unit_hash(key)
+    if u < train:
+        return SPLITS[0]
+    # Anything from train + val up, including float rounding at the top, is test.
+    return SPLITS[1] if u < train + val else SPLITS[2]
+
+
+def components(groups: Sequence[str], duplicate_of: npt.ArrayLike) -> list[str]:
+    """The smallest group key of each image's component (see the module docstring).
+
+    Args:
+        groups: (N,) group key per image.
+        duplicate_of: (N,) near-duplicate group id per image.
+
+    Returns:
+        (N,) component key per image: the lexicographically smallest group key in its component.
+    """
+    dup = np.asarray(duplicate_of).reshape(-1)
+    if dup.size != len(groups):
+        raise ValueError(f"groups and duplicate_of differ in length: {len(groups)} vs {dup.size}")
+    parent: dict[str, str] = {g: g for g in groups}
+
+    def root(key: str) -> str:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]  # path halving
+            key = parent[key]
+        return key
+
+    first_of_dup: dict[int, str] = {}
+    for group, dup_id in zip(groups, dup.tolist(), strict=True):
+        other = first_of_dup.setdefault(int(dup_id), group)
+        a, b = root(group), root(other)
+        if a != b:
+            # The smaller key becomes the root, so every root is its component's smallest key.
+            parent[max(a, b)] = min(a, b)
+    return [root(g) for g in groups]
+
+
+def assign_splits(
+    groups: Sequence[str],
+    duplicate_of: npt.ArrayLike,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+) -> npt.NDArray[np.str_]:
+    """Split name per image such that no component straddles splits.
+
+    Args:
+        groups: (N,) group key per image.
+        duplicate_of: (N,) int near-duplicate group id per image (equal ids: near-duplicates).
+        fractions: target (train, val, test) shares; non-negative, summing to 1. Shares are met in
+            expectation over components, not exactly.
+
+    Returns:
+        (N,) array of ``"train"``, ``"val"`` or ``"test"``.
+
+    Raises:
+        ValueError: for invalid fractions or length mismatch.
+    """
+    fracs = validate_fractions(fractions)
+    keys = components(groups, duplicate_of)
+    chosen = {k: split_of(k, fracs) for k in set(keys)}
+    return np.array([chosen[k] for k in keys], dtype="<U5")
