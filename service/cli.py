@@ -140,6 +140,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_progress_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gridwatch", description="Spot urban-management violations in photos and camera feeds."
@@ -163,12 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--workers", type=_positive_int, default=2, help="decoding threads (default 2)")
     detect.add_argument("--providers", help="onnxruntime providers: auto, cpu, cuda, tensorrt (default auto)")
     detect.add_argument("--format", choices=("text", "jsonl"), default="text", help="output format (default text)")
-    detect.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="progress bar on stderr (default: when stderr is a terminal)",
-    )
+    _add_progress_flag(detect)
     detect.set_defaults(func=cmd_detect)
 
     export = sub.add_parser("export", help="export Ultralytics .pt weights to ONNX (needs the [train] extra)")
@@ -201,12 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--limit-per-source", type=_positive_int, help="at most N images per source (quick builds)")
     build.add_argument("--overwrite", action="store_true", help="clear a non-empty --out first")
-    build.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="progress bar on stderr (default: when stderr is a terminal)",
-    )
+    _add_progress_flag(build)
     build.set_defaults(func=cmd_dataset_build)
     return parser
 
