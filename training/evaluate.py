@@ -1,0 +1,342 @@
+"""``gridwatch eval``: score an ONNX detector on a split of a dataset written by ``gridwatch dataset build``.
+
+Detections come from GridWatch's own engine (:class:`vision.detector.Detector`, decoding through
+:mod:`vision.imageio`), so the numbers describe what ships, not what Ultralytics would predict. The
+metric math lives in :mod:`vision.metrics`; this module reads the dataset, knows which labels each image's
+source annotates exhaustively (:data:`datasets.sources.SOURCES`, found from the ``SOURCE__stem`` file
+names the builder writes) and formats the report.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import yaml
+
+from datasets.sources import IMAGE_SUFFIXES, SOURCES
+from service.pipeline import detect_sources
+from service.sources import iter_sources
+from vision.detector import Detector
+from vision.metrics import DetectionMetrics, ImageEval, evaluate
+
+AP_CONF = 0.001  # score floor for AP: the whole precision-recall curve, as COCO and Ultralytics evaluate
+DEFAULT_THRESHOLD = 0.25  # operating threshold of a label the model metadata does not name (detect's --conf)
+THRESHOLDS_KEY = "thresholds"  # ONNX metadata: {label: score} operating thresholds of a shipped model
+SYNTHETIC_PREFIX = "synth_"
+
+ProgressFn = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` after each image."""
+
+
+@dataclass(frozen=True)
+class SplitImage:
+    """One image of the split with its ground truth.
+
+    Attributes:
+        path: image file.
+        source: the source folder it was built from (file name prefix before ``__``).
+        class_id: (G,) int64 label indices into the dataset's names.
+        xywhn: (G, 4) float64 YOLO boxes, centre and size normalised to the image.
+        labelled: (C,) bool, True for labels annotated exhaustively on this image.
+    """
+
+    path: Path
+    source: str
+    class_id: npt.NDArray[np.int64]
+    xywhn: npt.NDArray[np.float64]
+    labelled: npt.NDArray[np.bool_]
+
+
+def read_names(dataset: Path) -> tuple[str, ...]:
+    """Label names of ``dataset/data.yaml`` (a list, or a mapping from index to name)."""
+    data = yaml.safe_load((dataset / "data.yaml").read_text(encoding="utf-8"))
+    names = data.get("names") if isinstance(data, dict) else None
+    if isinstance(names, dict):
+        names = [names[i] for i in sorted(names)]
+    if not isinstance(names, list) or not names:
+        raise ValueError(f"{dataset / 'data.yaml'} has no list of names")
+    return tuple(str(n) for n in names)
+
+
+def read_labels(path: Path, n_classes: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """YOLO box file ``cls cx cy w h`` per line -> class ids (G,) and normalised xywh (G, 4); missing file: none.
+
+    Raises:
+        ValueError: naming file and line for anything but five numbers with a known class id.
+    """
+    ids: list[int] = []
+    boxes: list[list[float]] = []
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        try:
+            if len(fields) != 5:
+                raise ValueError("expected 5 columns")
+            cls, box = int(fields[0]), [float(v) for v in fields[1:]]
+            if not 0 <= cls < n_classes:
+                raise ValueError(f"class id outside 0..{n_classes - 1}")
+        except ValueError as exc:
+            raise ValueError(f"{path}:{lineno}: {exc}: {line.strip()[:80]!r}") from None
+        ids.append(cls)
+        boxes.append(box)
+    return np.array(ids, np.int64), np.array(boxes, np.float64).reshape(-1, 4)
+
+
+def _card(dataset: Path) -> dict[str, object]:
+    path = dataset / "card.json"
+    if not path.is_file():
+        raise ValueError(f"{path} is missing: evaluate datasets written by `gridwatch dataset build`")
+    card = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(card, dict):
+        raise ValueError(f"{path} is not a JSON object")
+    return card
+
+
+def load_split(
+    dataset: Path, split: str = "test", *, pseudo_gt: bool = False
+) -> tuple[tuple[str, ...], list[SplitImage]]:
+    """Read the images and ground truth of one split.
+
+    Args:
+        dataset: folder with ``data.yaml``, ``card.json``, ``images/SPLIT`` and ``labels/SPLIT``.
+        split: ``train``, ``val`` or ``test``.
+        pseudo_gt: count the builder's COCO pseudo-labels (person and vehicles on every image) as exhaustive
+            ground truth; off, those labels count only on sources that box them themselves.
+
+    Returns:
+        The dataset's label names (C) and the split's images in file-name order.
+
+    Raises:
+        ValueError: an empty or missing split, a synthetic image in it, an image from a source not in
+            :data:`SOURCES` (its exhaustive labels are unknown), a bad label line, or ``pseudo_gt`` on a
+            dataset built without pseudo-labels.
+    """
+    names = read_names(dataset)
+    card = _card(dataset)
+    pseudo: frozenset[str] = frozenset()
+    if pseudo_gt:
+        pseudo_labels = card.get("pseudo")
+        if not card.get("pseudo_model") or not isinstance(pseudo_labels, dict):
+            raise ValueError(f"{dataset} was built without pseudo-labels (--no-pseudo); drop --pseudo-gt")
+        pseudo = frozenset(str(name) for name in pseudo_labels)
+    folder = dataset / "images" / split
+    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+    if not files:
+        raise ValueError(f"no images in {folder}")
+    # The card names the generator's file prefix; "synth_" is the convention even without it.
+    prefixes = tuple({SYNTHETIC_PREFIX, str(card.get("synthetic_prefix") or SYNTHETIC_PREFIX)})
+    synthetic = [p.name for p in files if p.name.startswith(prefixes)]
+    if synthetic:
+        raise ValueError(
+            f"refusing to evaluate: {len(synthetic)} synthetic images in the {split} split "
+            f"(e.g. {synthetic[0]}); synthetic images are training data only"
+        )
+    images = []
+    for path in files:
+        source = path.stem.split("__", 1)[0]
+        if source not in SOURCES:
+            raise ValueError(f"{path.name}: unknown source {source!r}, so which labels it annotates is unknown")
+        labelled = SOURCES[source].labelled | pseudo
+        class_id, xywhn = read_labels(dataset / "labels" / split / f"{path.stem}.txt", len(names))
+        images.append(SplitImage(path, source, class_id, xywhn, np.array([n in labelled for n in names], dtype=bool)))
+    return names, images
+
+
+def model_thresholds(detector: Detector) -> dict[str, float]:
+    """Operating thresholds a model ships with: ONNX metadata ``thresholds``, a JSON or Python dict label -> score."""
+    raw = detector.session.get_modelmeta().custom_metadata_map.get(THRESHOLDS_KEY)
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = ast.literal_eval(raw)
+    if not isinstance(value, dict):
+        raise ValueError(f"{detector.path}: metadata {THRESHOLDS_KEY!r} is not a mapping of label to score")
+    return {str(k): float(v) for k, v in value.items()}
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """Metrics of one model on one split.
+
+    Attributes:
+        dataset: the dataset folder.
+        split: evaluated split.
+        model: model file.
+        model_sha256: the model's digest.
+        names: (C,) the dataset's labels.
+        in_model: (C,) labels the model predicts (by name); the others are not evaluated.
+        thresholds: (C,) operating thresholds (NaN for labels not in the model).
+        n_images: images in the split.
+        pseudo_gt: whether pseudo-labels counted as ground truth.
+        metrics: per-label metrics over the dataset's labels.
+    """
+
+    dataset: Path
+    split: str
+    model: Path
+    model_sha256: str
+    names: tuple[str, ...]
+    in_model: npt.NDArray[np.bool_]
+    thresholds: npt.NDArray[np.float64]
+    n_images: int
+    pseudo_gt: bool
+    metrics: DetectionMetrics
+
+    def _rows(self) -> dict[str, dict[str, float | int | None]]:
+        m = self.metrics
+
+        def num(x: float) -> float | None:
+            return None if math.isnan(x) else round(float(x), 4)
+
+        return {
+            name: {
+                "threshold": num(self.thresholds[c]),
+                "images": int(m.images[c]),
+                "instances": int(m.instances[c]),
+                "negatives": int(m.negatives[c]),
+                "ap50": num(m.ap50[c]),
+                "ap50_95": num(m.ap50_95[c]),
+                "precision": num(m.precision[c]),
+                "recall": num(m.recall[c]),
+                "false_alarm_rate": num(m.false_alarm[c]),
+            }
+            for c, name in enumerate(self.names)
+            if self.in_model[c]
+        }
+
+    def mean_ap(self) -> tuple[float, float]:
+        """Mean AP50 and AP50-95 over the evaluated labels that have ground truth (NaN if none)."""
+        ok = self.in_model & (self.metrics.instances > 0)
+        if not ok.any():
+            return math.nan, math.nan
+        return float(self.metrics.ap50[ok].mean()), float(self.metrics.ap50_95[ok].mean())
+
+    def to_json(self) -> dict[str, object]:
+        """JSON-compatible report; every dataset label appears, ``null`` for "n/a" and for labels not in the model."""
+        rows = self._rows()
+        ap50, ap50_95 = self.mean_ap()
+        return {
+            "dataset": str(self.dataset),
+            "split": self.split,
+            "model": str(self.model),
+            "model_sha256": self.model_sha256,
+            "images": self.n_images,
+            "pseudo_gt": self.pseudo_gt,
+            "iou_thresholds": [round(float(t), 2) for t in self.metrics.iou_thresholds],
+            "mean": {
+                "ap50": None if math.isnan(ap50) else round(ap50, 4),
+                "ap50_95": None if math.isnan(ap50_95) else round(ap50_95, 4),
+            },
+            "labels": {name: {"in_model": name in rows, **rows.get(name, {})} for name in self.names},
+        }
+
+    def markdown(self) -> str:
+        """Markdown table of the evaluated labels, "n/a" where a value is undefined."""
+
+        def cell(x: float | int | None) -> str:
+            return "n/a" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
+
+        lines = [
+            f"{self.model.name} on {self.dataset.name}/{self.split}: {self.n_images} images"
+            + (" (pseudo-labels count as ground truth)" if self.pseudo_gt else ""),
+            "",
+            "| label | threshold | images | instances | AP50 | AP50-95 | P | R | false-alarm rate |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, row in self._rows().items():
+            keys = ("threshold", "images", "instances", "ap50", "ap50_95", "precision", "recall", "false_alarm_rate")
+            lines.append(f"| {name} | " + " | ".join(cell(row[k]) for k in keys) + " |")
+        ap50, ap50_95 = self.mean_ap()
+        lines.append(
+            f"| **mean** | | | | {cell(None if math.isnan(ap50) else ap50)} | "
+            f"{cell(None if math.isnan(ap50_95) else ap50_95)} | | | |"
+        )
+        missing = [n for n, ok in zip(self.names, self.in_model.tolist(), strict=True) if not ok]
+        if missing:
+            lines += ["", f"Not predicted by this model, not evaluated: {', '.join(missing)}."]
+        lines += [
+            "",
+            "AP: COCO 101-point, boxes at score >= the detector's conf. P/R/false-alarm rate: per image at the "
+            "threshold; false alarms over images without the label from sources that annotate it.",
+        ]
+        return "\n".join(lines)
+
+
+def evaluate_split(
+    dataset: Path,
+    detector: Detector,
+    *,
+    split: str = "test",
+    class_conf: Mapping[str, float] | None = None,
+    pseudo_gt: bool = False,
+    batch_size: int = 1,
+    progress: ProgressFn | None = None,
+) -> EvalReport:
+    """Detect on every image of ``dataset/images/SPLIT`` and score the labels the model shares with the dataset.
+
+    Args:
+        dataset: dataset folder (see :func:`load_split`).
+        detector: the engine, constructed with a low ``conf`` (:data:`AP_CONF`) so AP sees the whole curve.
+        split: split to evaluate.
+        class_conf: operating thresholds by label, over those in the model metadata; others get
+            :data:`DEFAULT_THRESHOLD`.
+        pseudo_gt: see :func:`load_split`.
+        batch_size: images per inference batch.
+        progress: called after each image.
+
+    Raises:
+        ValueError: see :func:`load_split`; a threshold for a label the model and dataset do not share; an
+            unreadable image (every image of the split must count).
+    """
+    names, images = load_split(dataset, split, pseudo_gt=pseudo_gt)
+    model_names = detector.names
+    to_dataset = np.array([names.index(n) if n in names else -1 for n in model_names], np.int64)
+    in_model = np.array([n in model_names for n in names], dtype=bool)
+    unknown = sorted(set(class_conf or {}) - (set(names) & set(model_names)))
+    if unknown:
+        raise ValueError(f"thresholds given for labels the model and dataset do not share: {unknown}")
+    wanted = {**model_thresholds(detector), **(class_conf or {})}
+    thresholds = np.array(
+        [wanted.get(n, DEFAULT_THRESHOLD) if ok else np.nan for n, ok in zip(names, in_model, strict=True)]
+    )
+
+    evals: list[ImageEval] = []
+    sources = iter_sources([im.path for im in images])
+    results = detect_sources(sources, detector, batch_size=batch_size)
+    for done, (im, result) in enumerate(zip(images, results, strict=True), start=1):
+        if result.detections is None:
+            raise ValueError(f"{im.path}: {result.error}")
+        det = result.detections
+        cls = to_dataset[det.class_id]
+        keep = cls >= 0  # model classes the dataset does not have (COCO's other 74) are dropped
+        size = np.array([result.width, result.height] * 2, np.float64)
+        centre, wh = im.xywhn[:, :2], im.xywhn[:, 2:]
+        gt_xyxy = np.concatenate((centre - wh / 2, centre + wh / 2), axis=1) * size
+        evals.append(
+            ImageEval(gt_xyxy, im.class_id, det.xyxy[keep], det.score[keep], cls[keep], im.labelled & in_model)
+        )
+        if progress is not None:
+            progress(done, len(images))
+    return EvalReport(
+        dataset=dataset,
+        split=split,
+        model=detector.path,
+        model_sha256=detector.info.sha256,
+        names=names,
+        in_model=in_model,
+        thresholds=thresholds,
+        n_images=len(images),
+        pseudo_gt=pseudo_gt,
+        metrics=evaluate(evals, np.nan_to_num(thresholds, nan=1.0)),
+    )
