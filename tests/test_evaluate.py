@@ -1,0 +1,130 @@
+"""``gridwatch eval``: reading a dataset split (sources, ignore sets, refusals) and an end-to-end run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from datasets.build import build_dataset
+from datasets.taxonomy import LABEL_NAMES
+from service.cli import main
+from training.evaluate import load_split
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+GARBAGE = LABEL_NAMES.index("garbage")
+
+
+def make_dataset(root: Path, labels: dict[str, str], card: dict[str, object] | None = None) -> Path:
+    """A dataset in the builder's layout with the given test images (file name -> label file text).
+
+    Image files are empty: reading a split never decodes them.
+    """
+    (root / "images" / "test").mkdir(parents=True)
+    (root / "labels" / "test").mkdir(parents=True)
+    (root / "data.yaml").write_text(
+        "names:\n" + "".join(f"  {i}: {name}\n" for i, name in enumerate(LABEL_NAMES)), encoding="utf-8"
+    )
+    (root / "card.json").write_text(json.dumps(card or {"pseudo_model": None}), encoding="utf-8")
+    for name, text in labels.items():
+        (root / "images" / "test" / name).touch()
+        (root / "labels" / "test" / name).with_suffix(".txt").write_text(text, encoding="utf-8")
+    return root
+
+
+def test_labels_and_ignore_sets_come_from_the_source(tmp_path: Path) -> None:
+    ds = make_dataset(
+        tmp_path,
+        {
+            "garbage_street__a.jpg": f"{GARBAGE} 0.5 0.5 0.2 0.2\n",
+            "bicycle_rf2000__b.jpg": "",
+        },
+    )
+    names, images = load_split(ds)
+    assert names == LABEL_NAMES
+    by_source = {im.source: im for im in images}
+    street, bikes = by_source["garbage_street"], by_source["bicycle_rf2000"]
+    assert street.class_id.tolist() == [GARBAGE]
+    np.testing.assert_allclose(street.xywhn, [[0.5, 0.5, 0.2, 0.2]])
+    assert [n for n, ok in zip(names, street.labelled, strict=True) if ok] == ["garbage"]
+    assert [n for n, ok in zip(names, bikes.labelled, strict=True) if ok] == ["bicycle"]
+    assert bikes.class_id.shape == (0,) and bikes.xywhn.shape == (0, 4)
+
+
+def test_pseudo_labels_count_only_when_asked_and_present(tmp_path: Path) -> None:
+    card: dict[str, object] = {"pseudo_model": "yolo26n-coco.onnx", "pseudo": {"car": 3, "person": 1}}
+    ds = make_dataset(tmp_path / "p", {"garbage_street__a.jpg": ""}, card)
+    names, images = load_split(ds, pseudo_gt=True)
+    assert {n for n, ok in zip(names, images[0].labelled, strict=True) if ok} == {"garbage", "car", "person"}
+    plain = make_dataset(tmp_path / "plain", {"garbage_street__a.jpg": ""})
+    with pytest.raises(ValueError, match="without pseudo-labels"):
+        load_split(plain, pseudo_gt=True)
+
+
+@pytest.mark.parametrize(
+    ("labels", "card", "message"),
+    [
+        ({"synth_flyposting_00001.jpg": ""}, None, "synthetic images"),
+        ({"garbage_street__a.jpg": "", "ads_001.jpg": ""}, {"synthetic_prefix": "ads_"}, "synthetic images"),
+        ({"mystery__a.jpg": ""}, None, "unknown source 'mystery'"),
+        ({"garbage_street__a.jpg": "6 0.5 0.5 0.2\n"}, None, r"a\.txt:1: expected 5 columns"),
+        ({"garbage_street__a.jpg": "\n12 0.5 0.5 0.2 0.2\n"}, None, r"a\.txt:2: class id outside"),
+        ({}, None, "no images"),
+    ],
+    ids=["synthetic", "synthetic_card_prefix", "unknown_source", "short_line", "bad_class", "empty_split"],
+)
+def test_refuses(tmp_path: Path, labels: dict[str, str], card: dict[str, object] | None, message: str) -> None:
+    ds = make_dataset(tmp_path, labels, card)
+    with pytest.raises(ValueError, match=message):
+        load_split(ds)
+
+
+def test_cli_refuses_synthetic_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ds = make_dataset(tmp_path, {"graffiti_gr__a.jpg": "", "synth_flyposting_00001.jpg": ""})
+    assert main(["eval", str(ds)]) == 2
+    assert "synthetic images are training data only" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def real_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small dataset built from the shared real data, without pseudo-labels (about a second)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"no shared data at {SHARED_DATA}")
+    out = tmp_path_factory.mktemp("evalds")
+    build_dataset(SHARED_DATA, out, detector=None, limit_per_source=20, overwrite=True)
+    return out
+
+
+def test_eval_end_to_end_with_coco_model(
+    real_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "eval.json"
+    assert main(["eval", str(real_dataset), "--json", str(report), "--class-conf", "bicycle=0.5", "--batch", "2"]) == 0
+    table = capsys.readouterr().out
+    data = json.loads(report.read_text(encoding="utf-8"))
+    labels = data["labels"]
+    assert list(labels) == list(LABEL_NAMES)
+    assert data["split"] == "test" and data["images"] == len(list((real_dataset / "images" / "test").iterdir()))
+    # The COCO model shares the vehicles and person with the taxonomy; the violation labels are not its own.
+    assert [n for n, row in labels.items() if row["in_model"]] == [
+        "person",
+        "car",
+        "truck",
+        "bus",
+        "motorcycle",
+        "bicycle",
+    ]
+    assert labels["garbage"] == {"in_model": False}
+    bicycle = labels["bicycle"]
+    assert bicycle["instances"] >= 1 and bicycle["threshold"] == 0.5
+    assert 0.0 <= bicycle["ap50"] <= 1.0 and 0.0 <= bicycle["ap50_95"] <= bicycle["ap50"]
+    # No source boxes cars exhaustively and there are no pseudo-labels: car is n/a, not 0.
+    assert labels["car"]["instances"] == 0 and labels["car"]["ap50"] is None
+    assert "| bicycle | 0.500 |" in table and "| car | 0.250 | 0 | 0 | n/a | n/a | n/a | n/a |" in table
+
+
+def test_eval_rejects_threshold_for_unshared_label(real_dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", str(real_dataset), "--class-conf", "graffiti=0.5"]) == 2
+    assert "graffiti" in capsys.readouterr().err
