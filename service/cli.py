@@ -90,6 +90,43 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
+    from training.evaluate import evaluate_split
+
+    settings = Settings()
+    detector = Detector(
+        args.model or settings.model,
+        providers=settings.providers,
+        conf=args.conf,
+        imgsz=args.imgsz,
+        threads=settings.threads,
+    )
+    bar: list[Progress] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bar:
+            bar.append(Progress(total, enabled=args.progress))
+        bar[0].advance(done - bar[0].done)
+
+    try:
+        report = evaluate_split(
+            args.dataset,
+            detector,
+            split=args.split,
+            class_conf=dict(args.class_conf),
+            pseudo_gt=args.pseudo_gt,
+            batch_size=args.batch,
+            progress=progress,
+        )
+    finally:
+        if bar:
+            bar[0].close()
+    out.write(report.markdown() + "\n")
+    if args.json:
+        args.json.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
 def cmd_dataset_build(args: argparse.Namespace, out: TextIO) -> int:
     # Imported here: dataset building is a developer task and needs nothing at detection time.
     from datasets.build import build_dataset
@@ -182,6 +219,30 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--half", action="store_true", help="FP16 weights, for GPU inference (needs a GPU)")
     export.add_argument("--end2end", action="store_true", help="NMS-free head where the model has one (YOLO26)")
     export.set_defaults(func=cmd_export)
+
+    ev = sub.add_parser("eval", help="per-label AP and image-level precision/recall on a dataset split")
+    ev.add_argument("dataset", type=Path, help="dataset folder written by `gridwatch dataset build`")
+    ev.add_argument("--split", default="test", choices=("train", "val", "test"), help="split (default test)")
+    ev.add_argument("--model", type=Path, help="ONNX model (default: GRIDWATCH_MODEL or the shipped model)")
+    ev.add_argument("--conf", type=_unit_float, default=0.001, help="score floor for AP (default 0.001)")
+    ev.add_argument(
+        "--class-conf",
+        action="append",
+        default=[],
+        metavar="LABEL=SCORE",
+        type=_label_score,
+        help="operating threshold for image-level P/R, repeatable (default: model metadata, else 0.25)",
+    )
+    ev.add_argument("--imgsz", type=_positive_int, help="inference size in pixels (default: the model's)")
+    ev.add_argument("--batch", type=_positive_int, default=1, help="images per inference batch (default 1)")
+    ev.add_argument(
+        "--pseudo-gt",
+        action="store_true",
+        help="count the dataset's COCO pseudo-labels (person, vehicles) as ground truth on every image",
+    )
+    ev.add_argument("--json", type=Path, help="also write the report as JSON to this file")
+    _add_progress_flag(ev)
+    ev.set_defaults(func=cmd_eval)
 
     dataset = sub.add_parser("dataset", help="build training data (needs ../shared/data)")
     dataset_sub = dataset.add_subparsers(dest="dataset_command", required=True)
