@@ -1,0 +1,1 @@
+"""The case store: tables, migrations, repository functions and evidence files."""

@@ -1,0 +1,88 @@
+"""Content-addressed evidence files: ``<root>/ab/cd/<sha256>.<ext>``, written atomically, stored once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from service.store.models import EvidenceFile, EvidenceKind
+
+_EXT = re.compile(r"[a-z0-9]{1,8}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class EvidenceInput:
+    """A picture to keep with a case: its encoded bytes, its extension (``jpg``) and what it shows."""
+
+    kind: EvidenceKind
+    data: bytes
+    ext: str
+
+
+@dataclass(frozen=True)
+class StoredEvidence:
+    """A picture on disk."""
+
+    sha256: str
+    ext: str
+    size: int
+    path: Path
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class EvidenceStore:
+    """The evidence folder (``$GRIDWATCH_DATA_DIR/evidence``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, sha256: str, ext: str) -> Path:
+        """Where the file with this content hash lives; validates both parts (they become a path)."""
+        if not _SHA256.fullmatch(sha256):
+            raise ValueError(f"not a lowercase hex sha256: {sha256!r}")
+        if not _EXT.fullmatch(ext):
+            raise ValueError(f"bad evidence extension {ext!r}: 1-8 lowercase letters or digits")
+        return self.root / sha256[:2] / sha256[2:4] / f"{sha256}.{ext}"
+
+    def put(self, data: bytes, ext: str) -> StoredEvidence:
+        """Store ``data`` under its content hash unless that file is already there."""
+        digest = sha256_hex(data)
+        path = self.path_for(digest, ext.lower())
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Temp file in the same folder + fsync + rename: readers never see a half-written file and a
+            # crash leaves at most a stray temp file, never a truncated one under the final name.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=f".{ext}")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        return StoredEvidence(digest, ext.lower(), len(data), path)
+
+    def read(self, sha256: str, ext: str) -> bytes:
+        return self.path_for(sha256, ext).read_bytes()
+
+
+def record_evidence(session: Session, stored: StoredEvidence, at: datetime) -> None:
+    """Insert the evidence row for a stored file unless it exists (concurrent writers included)."""
+    values = {"sha256": stored.sha256, "ext": stored.ext, "size": stored.size, "created_at": at}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(EvidenceFile).values(values).on_conflict_do_nothing(index_elements=["sha256"]))

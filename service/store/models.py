@@ -1,0 +1,317 @@
+"""The case store's tables as typed SQLAlchemy 2 ORM classes.
+
+Datetimes are stored as naive UTC and come back timezone-aware (``UTCDateTime``), so SQLite and
+PostgreSQL behave the same and a naive datetime is refused rather than silently misread.
+Site tables (units, grids, cameras, places, zones) mirror the site configuration; rows dropped from
+the configuration are kept with ``active = False`` because cases refer to them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from datasets.taxonomy import Violation
+from service.cases.lifecycle import CaseState
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as naive UTC; naive datetimes are rejected."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: the store only takes timezone-aware datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class EvidenceKind(StrEnum):
+    """What a stored picture shows."""
+
+    ORIGINAL = "original"
+    ANNOTATED = "annotated"
+    CROP = "crop"
+
+
+class EvidenceRole(StrEnum):
+    """Why a picture is attached to a case."""
+
+    SIGHTING = "sighting"  # the detection that opened or updated the case
+    HANDLING = "handling"  # the unit's 处置反馈 photo
+    BEFORE = "before"  # last sighting before an automatic "rectified" proposal
+    AFTER = "after"  # the place seen clear
+
+
+class VerdictKind(StrEnum):
+    """An operator's judgement of a detection, kept for review statistics and retraining."""
+
+    CONFIRM = "confirm"
+    REJECT = "reject"
+    RELABEL = "relabel"
+
+
+def _in(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base: shared naming convention and type map."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class Unit(Base):
+    """A responsible unit (责任单位) that cases are dispatched to."""
+
+    __tablename__ = "units"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    synced_at: Mapped[datetime]
+
+
+class Grid(Base):
+    """A management grid (网格) with its responsible unit."""
+
+    __tablename__ = "grids"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str | None] = mapped_column(String(16))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("grids.id"))
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
+    polygon: Mapped[list[Any] | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    synced_at: Mapped[datetime]
+
+
+class Camera(Base):
+    """A camera, its grid and (where known) where it stands."""
+
+    __tablename__ = "cameras"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(Text)
+    grid_id: Mapped[str] = mapped_column(ForeignKey("grids.id"))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    sample_fps: Mapped[float]
+    enabled: Mapped[bool]
+    active: Mapped[bool] = mapped_column(default=True)
+    synced_at: Mapped[datetime]
+
+
+class Place(Base):
+    """A named inspection point (点位) that patrol photos are taken at."""
+
+    __tablename__ = "places"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    grid_id: Mapped[str] = mapped_column(ForeignKey("grids.id"))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    radius_m: Mapped[float]
+    active: Mapped[bool] = mapped_column(default=True)
+    synced_at: Mapped[datetime]
+
+
+class Zone(Base):
+    """A zone of a camera view or of a place; exactly one owner."""
+
+    __tablename__ = "zones"
+    __table_args__ = (
+        UniqueConstraint("camera_id", "key"),
+        UniqueConstraint("place_id", "key"),
+        CheckConstraint("(camera_id IS NULL) <> (place_id IS NULL)", name="one_owner"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[str | None] = mapped_column(ForeignKey("cameras.id"))
+    place_id: Mapped[str | None] = mapped_column(ForeignKey("places.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    polygon: Mapped[list[Any]]
+    windows: Mapped[list[Any]]  # when the zone applies (time windows); empty = always
+    active: Mapped[bool] = mapped_column(default=True)
+    synced_at: Mapped[datetime]
+
+
+class Case(Base):
+    """One violation at one place, from first sighting to closure."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(_in("state", CaseState), name="state"),
+        CheckConstraint(_in("violation", Violation), name="violation"),
+        Index("ix_cases_violation_state", "violation", "state"),
+        Index("ix_cases_camera_id_violation", "camera_id", "violation"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(24))
+    violation: Mapped[str] = mapped_column(String(32))
+    event_code: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(64))
+    thresholds: Mapped[dict[str, Any]]
+    model_version: Mapped[str] = mapped_column(String(128))
+    confidence: Mapped[float]
+    grid_id: Mapped[str | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+    camera_id: Mapped[str | None] = mapped_column(ForeignKey("cameras.id"))
+    place_id: Mapped[str | None] = mapped_column(ForeignKey("places.id"), index=True)
+    zone_key: Mapped[str | None] = mapped_column(String(64))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    bbox: Mapped[list[Any]]
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    observation_count: Mapped[int]
+    created_at: Mapped[datetime]
+    filed_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None]
+    deadline_at: Mapped[datetime | None] = mapped_column(index=True)
+    handled_at: Mapped[datetime | None]
+    verified_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    extension_count: Mapped[int] = mapped_column(default=0)
+    deferral_count: Mapped[int] = mapped_column(default=0)
+    rework_count: Mapped[int] = mapped_column(default=0)
+    needs_rework: Mapped[bool] = mapped_column(default=False)
+    rectified_proposed: Mapped[bool] = mapped_column(default=False)
+    rectified_since: Mapped[datetime | None]
+    previous_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # Optimistic lock: two concurrent writers of one case cannot both win.
+    version: Mapped[int] = mapped_column(default=1)
+
+    previous_case: Mapped[Case | None] = relationship(remote_side=[id])
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy declares it per instance
+
+
+class Observation(Base):
+    """One sighting of a case's violation: a frame or a patrol photo."""
+
+    __tablename__ = "observations"
+    __table_args__ = (Index("ix_observations_case_id_seen_at", "case_id", "seen_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    # sha256 of (source content, violation, rounded bbox): re-ingesting the same photo is a no-op.
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    source_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    violation: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[datetime]
+    seen_at: Mapped[datetime]
+    count: Mapped[int]
+    camera_id: Mapped[str | None] = mapped_column(ForeignKey("cameras.id"))
+    place_id: Mapped[str | None] = mapped_column(ForeignKey("places.id"))
+    zone_key: Mapped[str | None] = mapped_column(String(64))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    bbox: Mapped[list[Any]]
+    confidence: Mapped[float]
+    model_version: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+
+
+class CaseEvent(Base):
+    """One line of a case's append-only log (database triggers refuse updates and deletes)."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class EvidenceFile(Base):
+    """A stored picture, addressed by the sha256 of its bytes."""
+
+    __tablename__ = "evidence"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ext: Mapped[str] = mapped_column(String(8))
+    size: Mapped[int]
+    created_at: Mapped[datetime]
+
+
+class EvidenceLink(Base):
+    """A picture attached to a case (and to the observation it came with, if any)."""
+
+    __tablename__ = "case_evidence"
+    __table_args__ = (
+        UniqueConstraint("case_id", "sha256", "kind", "role"),
+        CheckConstraint(_in("kind", EvidenceKind), name="kind"),
+        CheckConstraint(_in("role", EvidenceRole), name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    observation_id: Mapped[int | None] = mapped_column(ForeignKey("observations.id"))
+    sha256: Mapped[str] = mapped_column(ForeignKey("evidence.sha256"))
+    kind: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class Verdict(Base):
+    """An operator's confirm/reject/relabel of a case's detection."""
+
+    __tablename__ = "verdicts"
+    __table_args__ = (
+        CheckConstraint(_in("verdict", VerdictKind), name="verdict"),
+        CheckConstraint("(verdict = 'relabel') = (violation IS NOT NULL)", name="relabel_target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(String(16))
+    violation: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
