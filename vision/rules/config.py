@@ -9,13 +9,15 @@ from collections.abc import Collection
 from typing import Annotated
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from vision.detections import BoolArray, Detections
+from vision.detections import BoolArray, Detections, FloatArray
 from vision.zones import Anchor, ZoneKind
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Seconds = Annotated[float, Field(gt=0.0, le=7 * 86400.0)]
+IndexArray = npt.NDArray[np.intp]
 Labels = Annotated[tuple[str, ...], Field(min_length=1)]
 
 
@@ -41,6 +43,13 @@ class Thresholds(_Strict):
         if self.keep_conf > self.min_conf:
             raise ValueError(f"keep_conf ({self.keep_conf}) must not exceed min_conf ({self.min_conf})")
         return self
+
+    def select(self, det: Detections, boxes: FloatArray, labels: Collection[str]) -> IndexArray:
+        """Indices of ``det``'s boxes labelled one of ``labels``, scoring at least ``keep_conf`` and covering at
+        least ``min_area`` of the frame; ``boxes`` are their (N, 4) normalised corners."""
+        wh = boxes[:, 2:] - boxes[:, :2]
+        ok = label_mask(det, labels) & (det.score >= self.keep_conf) & (wh[:, 0] * wh[:, 1] >= self.min_area)
+        return np.flatnonzero(ok)
 
 
 class Persistence(_Strict):
