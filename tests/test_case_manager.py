@@ -13,7 +13,7 @@ from service.cases.lifecycle import Action, CaseState
 from service.cases.manager import CaseError, CaseManager, LogAction, Outcome
 from service.store.models import Case, CaseEvent, EvidenceFile, EvidenceKind, EvidenceLink, Observation, VerdictKind
 from tests.db_fixtures import T0, Clock, picture, sighting
-from vision.rules.events import ClearEvent
+from vision.rules.events import ClearEvent, ViolationEvent
 
 pytest_plugins = ["tests.db_fixtures"]
 
@@ -66,9 +66,9 @@ def test_same_camera_overlapping_box_updates_the_open_case(manager: CaseManager)
     ],
     ids=["far-box", "other-violation", "other-camera"],
 )
-def test_different_places_or_types_open_separate_cases(manager: CaseManager, other: object) -> None:
+def test_different_places_or_types_open_separate_cases(manager: CaseManager, other: ViolationEvent) -> None:
     first = manager.ingest(sighting(), [], "m1", "sha-a")
-    second = manager.ingest(other, [], "m1", "sha-b")  # type: ignore[arg-type]
+    second = manager.ingest(other, [], "m1", "sha-b")
     assert second.outcome is Outcome.OPENED and second.case.id != first.case.id
 
 
