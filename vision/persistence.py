@@ -118,6 +118,18 @@ class SlotRows:
         return len(self.kind)
 
 
+NO_ROWS = SlotRows(
+    xyxy=np.zeros((0, 4), np.float32),
+    kind=np.zeros(0, np.intp),
+    zone=np.zeros(0, np.intp),
+    first_seen=np.zeros(0),
+    last_seen=np.zeros(0),
+    score=np.zeros(0, np.float32),
+    observations=np.zeros(0, np.int64),
+    since=np.zeros(0),
+)
+
+
 class SlotTable:
     """Per-camera slots as parallel column arrays (S rows); subclasses add columns with :meth:`_column`."""
 
@@ -163,6 +175,8 @@ class SlotTable:
     def _add(self, xyxy: FloatArray, score: FloatArray, kind: IndexArray, zone: IndexArray, t: float) -> None:
         """Append (M,) new slots first seen at ``t``; other columns take their fill value."""
         m = len(xyxy)
+        if m == 0:
+            return
         for name, (tail, dtype, fill) in self._fill.items():
             setattr(self, name, np.concatenate([getattr(self, name), np.full((m, *tail), fill, dtype=dtype)]))
         new = slice(len(self) - m, None)
@@ -176,6 +190,8 @@ class SlotTable:
         self.observations[new] = 1
 
     def _keep(self, mask: BoolArray) -> None:
+        if mask.all():
+            return
         for name in self._fill:
             setattr(self, name, getattr(self, name)[mask])
 
@@ -201,7 +217,10 @@ class SlotTable:
 
         The best-scoring candidate of a slot sets its latest box, kind and zone; the match box moves towards
         it by ``ref_alpha`` (0 keeps the first position, for 'stays put')."""
+        hit = np.zeros(len(self), dtype=bool)
         seen = np.flatnonzero(slot >= 0)
+        if len(seen) == 0:
+            return hit
         slots, rows = best_per_group(slot[seen], score[seen])
         rows = seen[rows]
         self.xyxy[slots] = xyxy[rows]
@@ -211,7 +230,6 @@ class SlotTable:
         self.score[slots] = np.maximum(self.score[slots], score[rows])
         self.last_seen[slots] = t
         self.observations[slots] += 1
-        hit = np.zeros(len(self), dtype=bool)
         hit[slots] = True
         return hit
 
@@ -228,6 +246,8 @@ class SlotTable:
         """Open slots for the candidates with ``slot == -1`` (unmatched and scoring at least the opening
         threshold), one per group overlapping with IoU >= ``iou``. Returns how many were opened."""
         new = np.flatnonzero(slot == -1)
+        if len(new) == 0:
+            return 0
         new = new[suppress(xyxy[new], score[new], iou)]
         self._add(xyxy[new], score[new], kind[new], zone[new], t)
         return len(new)
@@ -239,6 +259,8 @@ class SlotTable:
         return due
 
     def _rows(self, idx: IndexArray, since: TimeArray | None = None) -> SlotRows:
+        if len(idx) == 0:
+            return NO_ROWS
         return SlotRows(
             xyxy=self.xyxy[idx].copy(),
             kind=self.kind[idx].copy(),
@@ -330,6 +352,8 @@ class PersistenceTracker(SlotTable):
         """
         self._tick(t)
         cleared_mask = self._close_samples(t)
+        if len(self) == 0 and len(cand) == 0:  # nothing remembered, nothing seen: only the sample clock moved
+            return TrackerUpdate(fired=NO_ROWS, cleared=NO_ROWS)
         cleared = self._rows(np.flatnonzero(cleared_mask), self.clear_since[cleared_mask])
         self._keep(~cleared_mask)
 

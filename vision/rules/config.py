@@ -105,9 +105,10 @@ class GarbageRule(StaticRule):
 class ParkingRule(Thresholds):
     """A vehicle whose anchor lies in a zone of ``zone_kinds`` and stays put for ``dwell_s``.
 
-    Staying put: each sighting overlaps the vehicle's first position with IoU >= ``iou``. Missed frames
-    (detector flicker, a bus passing in front) shorter than ``gap_s`` do not restart the dwell. A confirmed
-    vehicle not seen for ``clear_s`` has left.
+    Staying put: each sighting overlaps the vehicle's first position with IoU >= ``iou``, and the vehicle was
+    seen or hidden in at least ``min_presence`` of the frames since (traffic crossing one spot now and then is
+    not a parked car). Missed frames (detector flicker, a bus passing in front) shorter than ``gap_s`` do not
+    restart the dwell. A confirmed vehicle not seen for ``clear_s`` has left.
     """
 
     motor_labels: tuple[str, ...] = ("car", "truck", "bus")
@@ -116,6 +117,9 @@ class ParkingRule(Thresholds):
     anchor: Anchor = "bottom_center"
     dwell_s: Seconds = 300.0
     gap_s: Annotated[float, Field(ge=0.0, le=3600.0)] = 60.0
+    min_presence: Annotated[
+        float, Field(gt=0.0, le=1.0, description="fraction of frames since first sighting it was seen or hidden")
+    ] = 0.5
     iou: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     clear_s: Seconds = 120.0
     update_s: Seconds = 1800.0

@@ -65,13 +65,17 @@ class FindingTable:
         self._index = {(f.rule, f.label): i for i, f in enumerate(self.findings)}
         if len(self._index) != len(self.findings):
             raise ValueError("two findings share a rule id and label")
+        self._luts: dict[tuple[str, tuple[str, ...]], IndexArray] = {}  # per (rule, model class names)
 
     def __getitem__(self, kind: int) -> Finding:
         return self.findings[kind]
 
     def kinds(self, rule: str, det: Detections, rows: IndexArray) -> IndexArray:
         """(R,) finding index of ``rule`` for the label of each of ``det``'s boxes ``rows``; -1 if none."""
-        lut = np.array([self._index.get((rule, name), -1) for name in det.names] or [-1], dtype=np.intp)
+        lut = self._luts.get((rule, det.names))
+        if lut is None:
+            lut = np.array([self._index.get((rule, name), -1) for name in det.names] or [-1], dtype=np.intp)
+            self._luts[(rule, det.names)] = lut
         return np.asarray(lut[det.class_id[rows]], dtype=np.intp)
 
 

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 
 from datasets.taxonomy import Violation
 from vision.detections import Detections, FloatArray
-from vision.persistence import SlotTable, TimeArray, TrackerUpdate, associate, box_cover
+from vision.persistence import NO_ROWS, SlotTable, TimeArray, TrackerUpdate, associate, box_cover
 from vision.rules.config import ParkingRule
 from vision.rules.events import Candidates, Finding, FindingTable
 from vision.zones import PolygonZone, anchors, locate
@@ -68,24 +69,30 @@ class DwellTracker(SlotTable):
 
     A slot's match box is the vehicle's first position. Sightings at or above ``keep_conf`` extend it; an
     unmatched candidate at or above ``min_conf`` opens a new slot. A slot hidden by an occluder (covering at
-    least ``cover`` of it) counts as still there. Policy: a slot seen for ``dwell_s`` (first to latest
-    sighting) is confirmed and reported, then again while seen at most every ``update_s``; an unconfirmed slot
-    neither seen nor hidden for ``gap_s`` is dropped (the dwell restarts); a confirmed one for ``clear_s``
-    is reported cleared (the vehicle left) and dropped.
+    least ``cover`` of it) counts as still there (present). Policy: a slot seen for ``dwell_s`` (first to
+    latest sighting) and present in at least ``min_presence`` of its frames is confirmed and reported, then
+    again while seen at most every ``update_s``; an unconfirmed slot not present for ``gap_s`` is dropped (the
+    dwell restarts); a confirmed one not present for ``clear_s`` is reported cleared (it left) and dropped.
     """
 
     last_present: TimeArray  # (S,) latest time the slot was seen or hidden
+    frames: npt.NDArray[np.int64]  # (S,) frames since the first sighting, that one included
+    present: npt.NDArray[np.int64]  # (S,) of which the slot was seen or hidden
 
     def __init__(self, rule: ParkingRule, *, cover: float) -> None:
         super().__init__(max_slots=rule.max_slots, update_s=rule.update_s)
         self.rule = rule
         self.cover = cover
         self._column("last_present", (), np.float64, np.nan)
+        self._column("frames", (), np.int64, 0)
+        self._column("present", (), np.int64, 0)
 
     def update(self, t: float, cand: Candidates, occluders: FloatArray) -> TrackerUpdate:
         """One frame at ``t`` seconds: ``cand`` are this frame's vehicles in restricted zones, ``occluders``
         (P, 4) normalised boxes that may hide a parked vehicle."""
         self._tick(t)
+        if len(self) == 0 and len(cand) == 0:
+            return TrackerUpdate(fired=NO_ROWS, cleared=NO_ROWS)
         r = self.rule
         slot = associate(cand.xyxy, self.ref, r.iou)
         slot[(slot < 0) & (cand.score < r.min_conf)] = -2  # too weak to open a slot, fine to keep one
@@ -96,8 +103,11 @@ class DwellTracker(SlotTable):
         if len(occluders) and len(self):
             present |= box_cover(self.ref, occluders).max(axis=1) >= self.cover
         self.last_present[present] = t
+        self.frames += 1
+        self.present += present
 
-        self.confirmed |= hit & (self.last_seen - self.first_seen >= r.dwell_s)
+        stayed = (self.last_seen - self.first_seen >= r.dwell_s) & (self.present >= r.min_presence * self.frames)
+        self.confirmed |= hit & stayed
         fired = self._rows(self._due(t, hit))
         gone = t - self.last_present
         left = self.confirmed & (gone >= r.clear_s)
