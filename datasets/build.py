@@ -16,11 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from datasets.dedup import dhash, find_duplicates, hamming
-from datasets.sources import SOURCES, Sample, iter_samples
+from datasets.flyposting import Background, find_cjk_fonts, read_avoid_boxes, synthesize
+from datasets.sources import SOURCES, Sample, iter_samples, label_path
 from datasets.split import DEFAULT_FRACTIONS, SPLITS, assign_splits, validate_fractions
 from datasets.taxonomy import LABEL_NAMES
 from vision.detections import Detections
@@ -31,6 +33,13 @@ from vision.imageio import DecodedImage, ImageError, read_image
 PSEUDO_LABELS: frozenset[str] = frozenset({"person", "car", "truck", "bus", "motorcycle", "bicycle"})
 DEFAULT_MAX_DISTANCE = 8
 DETECT_BATCH = 8
+# Backgrounds for synthetic flyposting -> their source classes where no ad is pasted (facades_spb: windows,
+# cantilever and arch signs, signboards, window ads; doors are fair game, as on real streets).
+SYNTH_BACKGROUNDS: dict[str, frozenset[int]] = {
+    "facades_spb": frozenset({0, 1, 2, 3, 4}),
+    "graffiti_negatives": frozenset(),
+}
+SYNTH_PREFIX = "synth_flyposting"
 _LABEL_INDEX = {name: i for i, name in enumerate(LABEL_NAMES)}
 
 ProgressFn = Callable[[int, int], None]
@@ -55,6 +64,9 @@ class BuildReport:
         pseudo_by_source: source -> label -> pseudo-label boxes written.
         duplicates_dropped: list of {"path", "kept"}: near-duplicate copies left out.
         skipped: list of {"path", "source", "reason"}: images that could not be read.
+        synthetic_images: synthetic flyposting images written (train split only; included in ``images``).
+        synthetic_boxes: label -> boxes on synthetic images (included in ``label_boxes``).
+        synthetic_fonts: font files the synthetic ads were rendered with.
         seconds: wall time of the build.
     """
 
@@ -75,7 +87,17 @@ class BuildReport:
     pseudo_by_source: dict[str, dict[str, int]] = field(default_factory=dict)
     duplicates_dropped: list[dict[str, str]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    synthetic_images: int = 0
+    synthetic_boxes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LABEL_NAMES, 0))
+    synthetic_fonts: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+    def count(self, split: str, ids: npt.NDArray[np.int32]) -> None:
+        """Add one image with boxes of taxonomy ids ``ids`` (M,) to the per-label counts of ``split``."""
+        for c in set(ids.tolist()):
+            self.label_images[split][LABEL_NAMES[c]] += 1
+        for c in ids.tolist():
+            self.label_boxes[split][LABEL_NAMES[c]] += 1
 
     @property
     def unavailable(self) -> list[str]:
@@ -99,7 +121,10 @@ class BuildReport:
             "pseudo_by_source": self.pseudo_by_source,
             "duplicates_dropped": self.duplicates_dropped,
             "skipped": self.skipped,
-            "synthetic_images": 0,
+            "synthetic_images": self.synthetic_images,
+            "synthetic_boxes": self.synthetic_boxes,
+            "synthetic_prefix": SYNTH_PREFIX,
+            "synthetic_fonts": self.synthetic_fonts,
             "seconds": round(self.seconds, 1),
         }
 
@@ -190,10 +215,23 @@ class BuildReport:
         md += [f"- `{s['path']}`: {s['reason']}" for s in self.skipped]
         md += [
             "",
-            "## Not included",
+            "## Synthetic images (train only)",
             "",
-            "Synthetic images are not included yet (the flyposting generator does not exist). When they are "
-            "added they go to train only: no synthetic image may ever enter val or test.",
+        ]
+        if self.synthetic_images:
+            md.append(
+                f"{self.synthetic_images} synthetic flyposting images (`{SYNTH_PREFIX}_*`, counted in the train "
+                f"column above) carry {self.synthetic_boxes['poster']} `poster` boxes: Chinese small ads and "
+                "posters rendered by `datasets/flyposting.py` and pasted onto train-split photos of "
+                f"{', '.join(SYNTH_BACKGROUNDS)}, with those photos' pseudo-labels. Fonts: "
+                f"{', '.join(self.synthetic_fonts)}. They never enter val or test; no real labelled poster "
+                "exists here, so `poster` cannot be evaluated on real images from this dataset."
+            )
+        else:
+            md.append("None.")
+        md += [
+            "",
+            "## Not included",
             "",
             "Labels a source does not annotate count as background on its images (Ultralytics has no "
             "'unknown'), e.g. graffiti on bin photos; pseudo-labels cover only the COCO classes.",
@@ -269,6 +307,52 @@ def _write_yaml(out: Path) -> None:
     (out / "data.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def _yolo_lines(ids: npt.NDArray[np.int32], xywhn: npt.NDArray[np.float32]) -> str:
+    return "".join(
+        f"{c} {x:.6f} {y:.6f} {w:.6f} {h:.6f}\n" for c, (x, y, w, h) in zip(ids.tolist(), xywhn.tolist(), strict=True)
+    )
+
+
+def _write_synthetic(
+    data_root: Path,
+    out: Path,
+    backgrounds: Sequence[tuple[Sample, npt.NDArray[np.int32], npt.NDArray[np.float32]]],
+    count: int,
+    fonts: Sequence[Path],
+    seed: int,
+    report: BuildReport,
+) -> None:
+    """Write ``count`` synthetic flyposting images to the train split, cycling over ``backgrounds``."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(backgrounds))
+    poster = LABEL_NAMES.index("poster")
+    report.synthetic_fonts = [f.name for f in fonts]
+    for i in range(count):
+        sample, p_ids, p_boxes = backgrounds[int(order[i % len(order)])]
+        label_file = label_path(data_root / sample.source, sample.image)
+        # Never paste over people or vehicles: ads go on walls, doors and poles.
+        p_xyxy = np.concatenate((p_boxes[:, :2] - p_boxes[:, 2:] / 2, p_boxes[:, :2] + p_boxes[:, 2:] / 2), axis=1)
+        avoid = np.concatenate((read_avoid_boxes(label_file, SYNTH_BACKGROUNDS[sample.source]), p_xyxy)).astype(
+            np.float32
+        )
+        pixels, boxes = synthesize(Background(sample.image, avoid), fonts, rng)
+        h, w = pixels.shape[:2]
+        xyxy = boxes / np.array([w, h, w, h], np.float32)
+        xywh = np.concatenate(((xyxy[:, :2] + xyxy[:, 2:]) / 2, xyxy[:, 2:] - xyxy[:, :2]), axis=1)
+        ids = np.concatenate((np.full(len(xywh), poster, np.int32), p_ids))
+        name = f"{SYNTH_PREFIX}_{i:05d}__{sample.source}__{sample.image.stem}"
+        if not cv2.imwrite(str(out / "images" / "train" / f"{name}.jpg"), pixels, [cv2.IMWRITE_JPEG_QUALITY, 85]):
+            raise OSError(f"cannot write {name}.jpg in {out}")
+        (out / "labels" / "train" / f"{name}.txt").write_text(
+            _yolo_lines(ids, np.concatenate((xywh, p_boxes)).astype(np.float32)), encoding="utf-8"
+        )
+        report.images["train"] += 1
+        report.synthetic_images += 1
+        report.count("train", ids)
+        for c in ids.tolist():
+            report.synthetic_boxes[LABEL_NAMES[c]] += 1
+
+
 def build_dataset(
     data_root: Path,
     out: Path,
@@ -281,6 +365,8 @@ def build_dataset(
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
     overwrite: bool = False,
     progress: ProgressFn | None = None,
+    synthetic: int = 0,
+    seed: int = 0,
 ) -> BuildReport:
     """Write a YOLO dataset from ``data_root`` into ``out``; see the module docstring.
 
@@ -295,6 +381,8 @@ def build_dataset(
         fractions: target (train, val, test) shares.
         overwrite: clear a non-empty ``out`` first (only its contents are deleted).
         progress: called as ``progress(done, total)`` while images are read.
+        synthetic: synthetic flyposting images to add to the train split (0: none); needs a CJK font.
+        seed: random seed of the synthetic images.
 
     Raises:
         ValueError: non-empty ``out`` without ``overwrite``, bad fractions, or a malformed label line.
@@ -306,6 +394,9 @@ def build_dataset(
         raise ValueError(f"pseudo_conf must be in [0, 1], got {pseudo_conf}")
     if limit_per_source is not None and limit_per_source < 1:
         raise ValueError(f"limit_per_source must be at least 1, got {limit_per_source}")
+    if synthetic < 0:
+        raise ValueError(f"synthetic must be >= 0, got {synthetic}")
+    fonts = find_cjk_fonts() if synthetic else []  # fail before any work when no font is installed
     # Read all label files before touching out, so a malformed source cannot leave half a dataset.
     samples = _select(list(iter_samples(data_root, sources)), limit_per_source)
     _clear_or_refuse(out, data_root, overwrite)
@@ -355,6 +446,7 @@ def build_dataset(
     # sources can collide under dhash, and chains can join images far apart.
     kept_by_dup: dict[tuple[int, str], list[tuple[int, Sample]]] = defaultdict(list)
     used_names: set[str] = set()
+    backgrounds: list[tuple[Sample, npt.NDArray[np.int32], npt.NDArray[np.float32]]] = []
     source_counts: dict[str, Counter[str]] = defaultdict(Counter)
     for sample, image_hash, dup_id, split, (p_ids, p_boxes) in zip(
         readable, hashes, dup.tolist(), splits.tolist(), extra, strict=True
@@ -375,18 +467,13 @@ def build_dataset(
         shutil.copyfile(sample.image, out / "images" / split / f"{name}{sample.image.suffix.lower()}")
         ids = np.concatenate((sample.class_id, p_ids))
         boxes = np.concatenate((sample.xywhn, p_boxes))
-        text = "".join(
-            f"{c} {x:.6f} {y:.6f} {w:.6f} {h:.6f}\n"
-            for c, (x, y, w, h) in zip(ids.tolist(), boxes.tolist(), strict=True)
-        )
-        (out / "labels" / split / f"{name}.txt").write_text(text, encoding="utf-8")
+        (out / "labels" / split / f"{name}.txt").write_text(_yolo_lines(ids, boxes), encoding="utf-8")
 
         report.images[split] += 1
         source_counts[sample.source][split] += 1
-        for c in set(ids.tolist()):
-            report.label_images[split][LABEL_NAMES[c]] += 1
-        for c in ids.tolist():
-            report.label_boxes[split][LABEL_NAMES[c]] += 1
+        report.count(split, ids)
+        if split == "train" and sample.source in SYNTH_BACKGROUNDS:
+            backgrounds.append((sample, p_ids, p_boxes))
         for c in p_ids.tolist():
             report.pseudo[LABEL_NAMES[c]] += 1
             by_source = report.pseudo_by_source.setdefault(sample.source, {})
@@ -399,6 +486,10 @@ def build_dataset(
             "licence": spec.licence,
             "origin": spec.origin,
         }
+    if synthetic:
+        if not backgrounds:
+            raise ValueError(f"no train-split background for synthetic images: include {', '.join(SYNTH_BACKGROUNDS)}")
+        _write_synthetic(data_root, out, backgrounds, synthetic, fonts, seed, report)
     _write_yaml(out)
     report.seconds = time.monotonic() - start
     (out / "card.json").write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n", "utf-8")

@@ -275,7 +275,7 @@ SOURCES: Mapping[str, SourceSpec] = MappingProxyType(
 _LABEL_INDEX = {name: i for i, name in enumerate(LABEL_NAMES)}
 
 
-def _label_path(folder: Path, image: Path) -> Path:
+def label_path(folder: Path, image: Path) -> Path:
     """The YOLO label file for ``image`` of source ``folder``: its last ``images`` folder becomes ``labels``.
 
     Only folders below the source folder are looked at; without an ``images`` folder the label file
@@ -367,7 +367,7 @@ def iter_samples(root: Path, sources: Sequence[str] | None = None) -> Iterator[S
         spec = SOURCES[name]
         images = source_images(root, name)
         for image, group in zip(images, spec.groups(name, images), strict=True):
-            label_file = _label_path(root / name, image)
+            label_file = label_path(root / name, image)
             if label_file.is_file():
                 class_id, xywhn = parse_label_file(label_file, spec)
             else:

@@ -163,7 +163,7 @@ def test_card_and_yaml(built: tuple[Path, BuildReport]) -> None:
     assert "poster" in report.unavailable
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "- poster: unavailable: no training data" in card
-    assert "no synthetic image may ever enter val or test" in card
+    assert "## Synthetic images (train only)\n\nNone." in card
     assert SOURCES["garbage_bin_overflow_cn"].licence in card and SOURCES["bicycle_rf2000"].origin in card
     yaml = (out / "data.yaml").read_text(encoding="utf-8")
     assert f'path: "{out.resolve()}"' in yaml and "val: images/val" in yaml
