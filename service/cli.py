@@ -90,6 +90,21 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        from training.export import export_onnx
+        from training.recipe import load_recipe
+        from training.train import train
+    except ImportError as exc:  # ultralytics/torch live in the [train] extra
+        raise ValueError(f"train needs the training extra (pip install -e '.[train]'): {exc}") from None
+    recipe = load_recipe(args.recipe)
+    best = train(recipe, args.data, args.run, weights_dir=args.weights_dir, resume=args.resume)
+    out.write(f"best checkpoint: {best}\n")
+    if args.export is not None:
+        out.write(f"{export_onnx(best, args.export, imgsz=args.export_imgsz or recipe.imgsz)}\n")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     from training.evaluate import evaluate_split
 
@@ -153,6 +168,8 @@ def cmd_dataset_build(args: argparse.Namespace, out: TextIO) -> int:
             limit_per_source=args.limit_per_source,
             overwrite=args.overwrite,
             progress=progress,
+            synthetic=_synthetic_count(args.synthetic, sources),
+            seed=args.seed,
         )
     except (KeyError, FileNotFoundError) as exc:
         raise ValueError(str(exc).strip("'\"")) from None
@@ -161,6 +178,18 @@ def cmd_dataset_build(args: argparse.Namespace, out: TextIO) -> int:
             bar[0].close()
     out.write(report.summary_table() + "\n")
     return 0
+
+
+DEFAULT_SYNTHETIC = 500
+
+
+def _synthetic_count(asked: int | None, sources: Sequence[str] | None) -> int:
+    """``--synthetic``, or by default DEFAULT_SYNTHETIC when a background source is among ``sources``."""
+    from datasets.build import SYNTH_BACKGROUNDS
+
+    if asked is not None:
+        return asked
+    return DEFAULT_SYNTHETIC if sources is None or set(sources) & set(SYNTH_BACKGROUNDS) else 0
 
 
 def _unit_float(text: str) -> float:
@@ -245,6 +274,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_progress_flag(ev)
     ev.set_defaults(func=cmd_eval)
 
+    train = sub.add_parser("train", help="fine-tune a pretrained YOLO on a built dataset (needs the [train] extra)")
+    train.add_argument(
+        "--recipe", type=Path, default=REPO_ROOT / "models" / "recipe-cpu.yaml", help="recipe YAML (default: CPU)"
+    )
+    train.add_argument(
+        "--data",
+        type=Path,
+        default=Path("data/datasets/gridwatch/data.yaml"),
+        help="dataset data.yaml (default data/datasets/gridwatch/data.yaml)",
+    )
+    train.add_argument(
+        "--run", type=Path, default=Path("data/runs/gridwatch"), help="run folder (default data/runs/gridwatch)"
+    )
+    train.add_argument(
+        "--weights-dir",
+        type=Path,
+        default=REPO_ROOT.parent / "shared" / "weights",
+        help="pretrained weights folder (default: shared/weights beside the repository)",
+    )
+    train.add_argument("--resume", action="store_true", help="continue the interrupted run in --run")
+    train.add_argument("--export", type=Path, help="also export the best checkpoint to this ONNX file")
+    train.add_argument("--export-imgsz", type=_positive_int, help="default input size of the export (default: recipe)")
+    train.set_defaults(func=cmd_train)
+
     dataset = sub.add_parser("dataset", help="build training data (needs ../shared/data)")
     dataset_sub = dataset.add_subparsers(dest="dataset_command", required=True)
     build = dataset_sub.add_parser("build", help="write one YOLO dataset with splits and a dataset card")
@@ -266,6 +319,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--pseudo-conf", type=_unit_float, default=0.4, help="minimum score of a pseudo-label (default 0.4)"
     )
     build.add_argument("--limit-per-source", type=_positive_int, help="at most N images per source (quick builds)")
+    build.add_argument(
+        "--synthetic",
+        type=int,
+        help=f"synthetic flyposting images added to train (default {DEFAULT_SYNTHETIC} when a background "
+        "source is included, else 0)",
+    )
+    build.add_argument("--seed", type=int, default=0, help="random seed of the synthetic images (default 0)")
     build.add_argument("--overwrite", action="store_true", help="clear a non-empty --out first")
     _add_progress_flag(build)
     build.set_defaults(func=cmd_dataset_build)

@@ -1,0 +1,63 @@
+"""``gridwatch train``: fine-tune a pretrained YOLO on a GridWatch dataset with Ultralytics, resumably."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from training.recipe import Recipe
+
+
+def resolve_base(recipe: Recipe, weights_dir: Path) -> Path:
+    """The pretrained weights file of ``recipe``: a path, or a file name inside ``weights_dir``.
+
+    Raises:
+        FileNotFoundError: the weights are missing (nothing is downloaded).
+    """
+    for candidate in (Path(recipe.base), weights_dir / recipe.base):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"pretrained weights {recipe.base!r} not found as a path or in {weights_dir}; nothing is downloaded"
+    )
+
+
+def train(recipe: Recipe, data_yaml: Path, run_dir: Path, *, weights_dir: Path, resume: bool = False) -> Path:
+    """Train and return the best checkpoint (``run_dir/weights/best.pt``).
+
+    Args:
+        recipe: the training settings.
+        data_yaml: the dataset's ``data.yaml`` written by ``gridwatch dataset build``.
+        run_dir: where Ultralytics writes checkpoints, plots and ``results.csv``.
+        weights_dir: folder of pretrained weights (``shared/weights``).
+        resume: continue the interrupted run in ``run_dir`` from ``weights/last.pt`` (same recipe).
+
+    Raises:
+        ValueError: ``run_dir`` already holds a run and ``resume`` is off, or ``resume`` without a run.
+        FileNotFoundError: missing dataset or weights.
+    """
+    os.environ.setdefault("YOLO_OFFLINE", "1")  # never reach for the network
+    from ultralytics import YOLO
+
+    last = run_dir / "weights" / "last.pt"
+    if resume:
+        if not last.is_file():
+            raise ValueError(f"nothing to resume: {last} does not exist")
+        YOLO(str(last)).train(resume=True)
+    else:
+        if last.exists():
+            raise ValueError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run")
+        if not data_yaml.is_file():
+            raise FileNotFoundError(f"dataset not found: {data_yaml} (run gridwatch dataset build first)")
+        base = resolve_base(recipe, weights_dir)
+        model = YOLO(str(base))
+        model.train(
+            data=str(data_yaml.resolve()),
+            project=str(run_dir.parent.resolve()),
+            name=run_dir.name,
+            exist_ok=True,
+            plots=False,
+            **recipe.ultralytics_args(),
+        )
+    best = run_dir / "weights" / "best.pt"
+    return best if best.is_file() else last
