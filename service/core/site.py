@@ -357,7 +357,17 @@ def default_site() -> SiteConfig:
 
 
 class _YamlLoader(yaml.SafeLoader):
-    """Safe YAML without YAML 1.1 base-60 numbers, so ``13:30`` stays the string '13:30' (not 810)."""
+    """Safe YAML without YAML 1.1 base-60 numbers, so ``13:30`` stays the string '13:30' (not 810), and with
+    duplicate mapping keys refused (plain PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 _YamlLoader.yaml_implicit_resolvers = {
