@@ -153,6 +153,10 @@ ZONE = "{id: z1, kind: fire_lane, polygon: [[0, 0.5], [1, 0.5], [1, 1]]}"
         (BASE + "rules: {debris: {persistence: {k: 5, n: 3}}}\n", "rules.debris.persistence: k (5) must not exceed n"),
         (BASE + "rules: {parking: {dwell_s: -1}}\n", "rules.parking.dwell_s: Input should be greater than 0"),
         (BASE + "rules: {graffiti: {labels: []}}\n", "rules.graffiti.labels: Tuple should have at least 1 item"),
+        (
+            BASE + "rules: {parking: {zone_kinds: [sidewalk, sidewalk]}}\n",
+            "zone_kinds: listed more than once: sidewalk",
+        ),
     ],
 )
 def test_invalid_files_name_the_file_and_the_field(tmp_path: Path, text: str, message: str) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from vision.detections import BoolArray, Detections, FloatArray
 from vision.zones import Anchor, ZoneKind
@@ -18,7 +18,18 @@ from vision.zones import Anchor, ZoneKind
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Seconds = Annotated[float, Field(gt=0.0, le=7 * 86400.0)]
 IndexArray = npt.NDArray[np.intp]
-Labels = Annotated[tuple[str, ...], Field(min_length=1)]
+
+
+def _unique(items: tuple[str, ...]) -> tuple[str, ...]:
+    dup = sorted({x for x in items if items.count(x) > 1})
+    if dup:
+        raise ValueError(f"listed more than once: {', '.join(dup)}")
+    return items
+
+
+Names = Annotated[tuple[str, ...], AfterValidator(_unique)]
+Labels = Annotated[tuple[str, ...], Field(min_length=1), AfterValidator(_unique)]
+ZoneKinds = Annotated[tuple[ZoneKind, ...], AfterValidator(_unique)]
 
 
 class _Strict(BaseModel):
@@ -83,7 +94,7 @@ class StaticRule(Thresholds):
 
     labels: Labels
     persistence: Persistence = Persistence()
-    zone_kinds: tuple[ZoneKind, ...] = ()
+    zone_kinds: ZoneKinds = ()
 
 
 class GarbageRule(StaticRule):
@@ -111,9 +122,9 @@ class ParkingRule(Thresholds):
     restart the dwell. A confirmed vehicle not seen for ``clear_s`` has left.
     """
 
-    motor_labels: tuple[str, ...] = ("car", "truck", "bus")
-    non_motor_labels: tuple[str, ...] = ("motorcycle", "bicycle")
-    zone_kinds: Annotated[tuple[ZoneKind, ...], Field(min_length=1)] = ("no_parking", "fire_lane", "sidewalk")
+    motor_labels: Names = ("car", "truck", "bus")
+    non_motor_labels: Names = ("motorcycle", "bicycle")
+    zone_kinds: Annotated[ZoneKinds, Field(min_length=1)] = ("no_parking", "fire_lane", "sidewalk")
     anchor: Anchor = "bottom_center"
     dwell_s: Seconds = 300.0
     gap_s: Annotated[float, Field(ge=0.0, le=3600.0)] = 60.0
@@ -137,7 +148,7 @@ class Occluders(_Strict):
     """Boxes that can hide a static thing: a sample where one covers at least ``cover`` of the thing's box
     and the thing is not detected is unknown, not a miss."""
 
-    labels: tuple[str, ...] = ("person", "car", "truck", "bus", "motorcycle", "bicycle")
+    labels: Names = ("person", "car", "truck", "bus", "motorcycle", "bicycle")
     min_conf: Fraction = 0.3
     cover: Annotated[float, Field(gt=0.0, le=1.0)] = 0.25
 

@@ -61,7 +61,7 @@ def violation_events(
                 violation=finding.violation,
                 label=finding.label,
                 rule=finding.rule,
-                thresholds=finding.thresholds,
+                thresholds=dict(finding.thresholds),  # a copy per event: the table's is shared
                 bbox=_bbox(rows.xyxy[i]),
                 confidence=float(rows.score[i]),
                 first_seen=_when(rows.first_seen[i], tz),
@@ -139,7 +139,9 @@ class RuleEngine:
         in pixels of the frame ``det`` was found in. Times of a camera must not go backwards."""
         if t.tzinfo is None:
             raise ValueError("rule engine needs timezone-aware frame times")
-        state = self._state.get(camera_id) or self._state.setdefault(camera_id, self._new_state())
+        if camera_id not in self._state:
+            self._state[camera_id] = self._new_state()
+        state = self._state[camera_id]
         zones = self.zones.get(camera_id, ())
         boxes = normalised_xyxy(det, frame_wh)
         occluders = occluder_boxes(det, boxes, self.rules)
