@@ -27,7 +27,6 @@ from enum import StrEnum
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from vision.rules.events import ClearEvent, ViolationEvent
 
 from datasets.taxonomy import EVENT_CODES, Violation
 from service.cases.lifecycle import IN_UNIT_HANDS, OPEN, Action, CaseState, next_state
@@ -49,6 +48,7 @@ from service.store.models import (
     VerdictKind,
 )
 from vision.metrics import box_iou
+from vision.rules.events import ClearEvent, ViolationEvent
 from vision.zones import points_in_polygon
 
 SYSTEM_ACTOR = "gridwatch"
