@@ -53,11 +53,12 @@ def cmd_detect(args: argparse.Namespace, out: TextIO) -> int:
     detector = Detector(
         args.model or settings.model,
         providers=args.providers or settings.providers,
-        conf=args.conf,
+        conf=DEFAULT_CONF if args.conf is None else args.conf,
         class_conf=dict(args.class_conf),
         iou=args.iou,
         imgsz=args.imgsz,
         threads=settings.threads,
+        model_thresholds=args.conf is None,
     )
     sources = list(iter_sources(args.paths))
     progress = Progress(len(sources), enabled=args.progress)
@@ -116,13 +117,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         imgsz=args.imgsz,
         threads=settings.threads,
     )
-    bar: list[Progress] = []
-
-    def progress(done: int, total: int) -> None:
-        if not bar:
-            bar.append(Progress(total, enabled=args.progress))
-        bar[0].advance(done - bar[0].done)
-
+    bar = Progress(0, enabled=args.progress)
     try:
         report = evaluate_split(
             args.dataset,
@@ -131,14 +126,33 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
             class_conf=dict(args.class_conf),
             pseudo_gt=args.pseudo_gt,
             batch_size=args.batch,
-            progress=progress,
+            progress=bar.update,
         )
     finally:
-        if bar:
-            bar[0].close()
+        bar.close()
     out.write(report.markdown() + "\n")
     if args.json:
         args.json.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace, out: TextIO) -> int:
+    from training.calibrate import calibrate, markdown, write_thresholds
+    from training.evaluate import AP_CONF, detect_split
+
+    settings = Settings()
+    model = args.model or settings.model
+    detector = Detector(model, providers=settings.providers, conf=AP_CONF, imgsz=args.imgsz, threads=settings.threads)
+    bar = Progress(0, enabled=args.progress)
+    try:
+        found = detect_split(args.dataset, detector, split=args.split, batch_size=args.batch, progress=bar.update)
+    finally:
+        bar.close()
+    rows = calibrate(found, max_false_alarm=args.max_false_alarm, assume_absent=args.assume_absent)
+    out.write(markdown(rows) + "\n")
+    if args.write:
+        write_thresholds(Path(model), {r.label: r.threshold for r in rows})
+        out.write(f"thresholds written into {model}\n")
     return 0
 
 
@@ -151,13 +165,7 @@ def cmd_dataset_build(args: argparse.Namespace, out: TextIO) -> int:
         None if args.no_pseudo else Detector(settings.model, providers=settings.providers, threads=settings.threads)
     )
     sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources else None
-    bar: list[Progress] = []
-
-    def progress(done: int, total: int) -> None:
-        if not bar:
-            bar.append(Progress(total, enabled=args.progress))
-        bar[0].advance(done - bar[0].done)
-
+    bar = Progress(0, enabled=args.progress)
     try:
         report = build_dataset(
             args.data,
@@ -167,20 +175,20 @@ def cmd_dataset_build(args: argparse.Namespace, out: TextIO) -> int:
             pseudo_conf=args.pseudo_conf,
             limit_per_source=args.limit_per_source,
             overwrite=args.overwrite,
-            progress=progress,
+            progress=bar.update,
             synthetic=_synthetic_count(args.synthetic, sources),
             seed=args.seed,
         )
     except (KeyError, FileNotFoundError) as exc:
         raise ValueError(str(exc).strip("'\"")) from None
     finally:
-        if bar:
-            bar[0].close()
+        bar.close()
     out.write(report.summary_table() + "\n")
     return 0
 
 
 DEFAULT_SYNTHETIC = 500
+DEFAULT_CONF = 0.25  # labels a model ships no threshold for
 
 
 def _synthetic_count(asked: int | None, sources: Sequence[str] | None) -> int:
@@ -223,7 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     detect = sub.add_parser("detect", help="detect objects in images, folders and zip archives")
     detect.add_argument("paths", nargs="+", help="image files, folders (searched recursively) or .zip archives")
     detect.add_argument("--model", type=Path, help="ONNX model (default: GRIDWATCH_MODEL or the shipped model)")
-    detect.add_argument("--conf", type=_unit_float, default=0.25, help="minimum score (default 0.25)")
+    detect.add_argument(
+        "--conf",
+        type=_unit_float,
+        help=f"minimum score for every label (default: the model's per-label thresholds, else {DEFAULT_CONF})",
+    )
     detect.add_argument(
         "--class-conf",
         action="append",
@@ -273,6 +285,26 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     _add_progress_flag(ev)
     ev.set_defaults(func=cmd_eval)
+
+    cal = sub.add_parser("calibrate", help="choose per-label operating thresholds on a split (default val)")
+    cal.add_argument("dataset", type=Path, help="dataset folder written by `gridwatch dataset build`")
+    cal.add_argument("--split", default="val", choices=("train", "val", "test"), help="split (default val)")
+    cal.add_argument("--model", type=Path, help="ONNX model (default: GRIDWATCH_MODEL or the shipped model)")
+    cal.add_argument(
+        "--max-false-alarm", type=_unit_float, default=0.05, help="false-alarm rate cap per label (default 0.05)"
+    )
+    cal.add_argument(
+        "--assume-absent",
+        action="append",
+        default=[],
+        metavar="LABEL",
+        help="calibrate LABEL as absent from every real image (labels learnt from synthetic data), repeatable",
+    )
+    cal.add_argument("--imgsz", type=_positive_int, help="inference size in pixels (default: the model's)")
+    cal.add_argument("--batch", type=_positive_int, default=1, help="images per inference batch (default 1)")
+    cal.add_argument("--write", action="store_true", help="store the thresholds in the model's ONNX metadata")
+    _add_progress_flag(cal)
+    cal.set_defaults(func=cmd_calibrate)
 
     train = sub.add_parser("train", help="fine-tune a pretrained YOLO on a built dataset (needs the [train] extra)")
     train.add_argument(

@@ -28,6 +28,11 @@ class Progress:
             self._drawn = now
             self._draw(now)
 
+    def update(self, done: int, total: int) -> None:
+        """Set the count to ``done`` of ``total``: the ``progress(done, total)`` callback of long runs."""
+        self.total = total
+        self.advance(done - self.done)
+
     def _draw(self, now: float) -> None:
         elapsed = max(now - self._start, 1e-9)
         rate = self.done / elapsed
@@ -38,6 +43,6 @@ class Progress:
         self.stream.flush()
 
     def close(self) -> None:
-        if self.enabled:
+        if self.enabled and self._drawn:
             self.stream.write("\n")
             self.stream.flush()

@@ -9,7 +9,6 @@ names the builder writes) and formats the report.
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -28,7 +27,6 @@ from vision.metrics import DetectionMetrics, ImageEval, evaluate
 
 AP_CONF = 0.001  # score floor for AP: the whole precision-recall curve, as COCO and Ultralytics evaluate
 DEFAULT_THRESHOLD = 0.25  # operating threshold of a label the model metadata does not name (detect's --conf)
-THRESHOLDS_KEY = "thresholds"  # ONNX metadata: {label: score} operating thresholds of a shipped model
 SYNTHETIC_PREFIX = "synth_"
 
 ProgressFn = Callable[[int, int], None]
@@ -151,20 +149,6 @@ def load_split(
     return names, images
 
 
-def model_thresholds(detector: Detector) -> dict[str, float]:
-    """Operating thresholds a model ships with: ONNX metadata ``thresholds``, a JSON or Python dict label -> score."""
-    raw = detector.session.get_modelmeta().custom_metadata_map.get(THRESHOLDS_KEY)
-    if raw is None:
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = ast.literal_eval(raw)
-    if not isinstance(value, dict):
-        raise ValueError(f"{detector.path}: metadata {THRESHOLDS_KEY!r} is not a mapping of label to score")
-    return {str(k): float(v) for k, v in value.items()}
-
-
 @dataclass(frozen=True)
 class EvalReport:
     """Metrics of one model on one split.
@@ -273,6 +257,59 @@ class EvalReport:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class SplitDetections:
+    """A split's ground truth next to one model's detections, in the dataset's label space.
+
+    Attributes:
+        names: (C) dataset label names.
+        in_model: (C,) True for labels the model also has.
+        images: per image, ground truth and the detections of shared labels (dataset label indices).
+    """
+
+    names: tuple[str, ...]
+    in_model: npt.NDArray[np.bool_]
+    images: list[ImageEval]
+
+
+def detect_split(
+    dataset: Path,
+    detector: Detector,
+    *,
+    split: str = "test",
+    pseudo_gt: bool = False,
+    batch_size: int = 1,
+    progress: ProgressFn | None = None,
+) -> SplitDetections:
+    """Detect on every image of ``dataset/images/SPLIT``; see :func:`evaluate_split` for the arguments.
+
+    Raises:
+        ValueError: see :func:`load_split`; an unreadable image (every image of the split must count).
+    """
+    names, images = load_split(dataset, split, pseudo_gt=pseudo_gt)
+    model_names = detector.names
+    to_dataset = np.array([names.index(n) if n in names else -1 for n in model_names], np.int64)
+    in_model = np.array([n in model_names for n in names], dtype=bool)
+    evals: list[ImageEval] = []
+    sources = iter_sources([im.path for im in images])
+    results = detect_sources(sources, detector, batch_size=batch_size)
+    for done, (im, result) in enumerate(zip(images, results, strict=True), start=1):
+        if result.detections is None:
+            raise ValueError(f"{im.path}: {result.error}")
+        det = result.detections
+        cls = to_dataset[det.class_id]
+        keep = cls >= 0  # model classes the dataset does not have (COCO's other 74) are dropped
+        size = np.array([result.width, result.height] * 2, np.float64)
+        centre, wh = im.xywhn[:, :2], im.xywhn[:, 2:]
+        gt_xyxy = np.concatenate((centre - wh / 2, centre + wh / 2), axis=1) * size
+        evals.append(
+            ImageEval(gt_xyxy, im.class_id, det.xyxy[keep], det.score[keep], cls[keep], im.labelled & in_model)
+        )
+        if progress is not None:
+            progress(done, len(images))
+    return SplitDetections(names, in_model, evals)
+
+
 def evaluate_split(
     dataset: Path,
     detector: Detector,
@@ -299,44 +336,24 @@ def evaluate_split(
         ValueError: see :func:`load_split`; a threshold for a label the model and dataset do not share; an
             unreadable image (every image of the split must count).
     """
-    names, images = load_split(dataset, split, pseudo_gt=pseudo_gt)
-    model_names = detector.names
-    to_dataset = np.array([names.index(n) if n in names else -1 for n in model_names], np.int64)
-    in_model = np.array([n in model_names for n in names], dtype=bool)
-    unknown = sorted(set(class_conf or {}) - (set(names) & set(model_names)))
+    names = read_names(dataset)
+    unknown = sorted(set(class_conf or {}) - (set(names) & set(detector.names)))
     if unknown:
         raise ValueError(f"thresholds given for labels the model and dataset do not share: {unknown}")
-    wanted = {**model_thresholds(detector), **(class_conf or {})}
+    found = detect_split(dataset, detector, split=split, pseudo_gt=pseudo_gt, batch_size=batch_size, progress=progress)
+    wanted = {**detector.info.thresholds, **(class_conf or {})}
     thresholds = np.array(
-        [wanted.get(n, DEFAULT_THRESHOLD) if ok else np.nan for n, ok in zip(names, in_model, strict=True)]
+        [wanted.get(n, DEFAULT_THRESHOLD) if ok else np.nan for n, ok in zip(names, found.in_model, strict=True)]
     )
-
-    evals: list[ImageEval] = []
-    sources = iter_sources([im.path for im in images])
-    results = detect_sources(sources, detector, batch_size=batch_size)
-    for done, (im, result) in enumerate(zip(images, results, strict=True), start=1):
-        if result.detections is None:
-            raise ValueError(f"{im.path}: {result.error}")
-        det = result.detections
-        cls = to_dataset[det.class_id]
-        keep = cls >= 0  # model classes the dataset does not have (COCO's other 74) are dropped
-        size = np.array([result.width, result.height] * 2, np.float64)
-        centre, wh = im.xywhn[:, :2], im.xywhn[:, 2:]
-        gt_xyxy = np.concatenate((centre - wh / 2, centre + wh / 2), axis=1) * size
-        evals.append(
-            ImageEval(gt_xyxy, im.class_id, det.xyxy[keep], det.score[keep], cls[keep], im.labelled & in_model)
-        )
-        if progress is not None:
-            progress(done, len(images))
     return EvalReport(
         dataset=dataset,
         split=split,
         model=detector.path,
         model_sha256=detector.info.sha256,
         names=names,
-        in_model=in_model,
+        in_model=found.in_model,
         thresholds=thresholds,
-        n_images=len(images),
+        n_images=len(found.images),
         pseudo_gt=pseudo_gt,
-        metrics=evaluate(evals, np.nan_to_num(thresholds, nan=1.0)),
+        metrics=evaluate(found.images, np.nan_to_num(thresholds, nan=1.0)),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,9 @@ from vision.imageio import DecodedImage
 from vision.postprocess import RawBoxes, decode_dense, decode_end2end
 from vision.preprocess import Batch, make_batch
 from vision.providers import resolve_providers
+
+THRESHOLDS_KEY = "thresholds"
+"""ONNX metadata key of a shipped model's operating thresholds: JSON object label -> minimum score."""
 
 
 class ModelError(ValueError):
@@ -35,6 +39,7 @@ class ModelInfo:
         dynamic: True if height and width are free, so inputs can be letterboxed to the image's aspect.
         batch: fixed batch size, or None if the batch axis is free.
         sha256: hex digest of the file, identifying the exact model version.
+        thresholds: operating minimum score per label chosen when the model was shipped (may be empty).
     """
 
     names: tuple[str, ...]
@@ -44,6 +49,22 @@ class ModelInfo:
     dynamic: bool
     batch: int | None
     sha256: str
+    thresholds: Mapping[str, float]
+
+
+def _read_thresholds(meta: Mapping[str, str], names: Sequence[str], path: Path) -> dict[str, float]:
+    raw = meta.get(THRESHOLDS_KEY)
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{path}: metadata {THRESHOLDS_KEY!r} is not JSON: {exc}") from None
+    if not isinstance(value, dict) or not all(
+        k in names and isinstance(v, int | float) and 0.0 <= v <= 1.0 for k, v in value.items()
+    ):
+        raise ModelError(f"{path}: metadata {THRESHOLDS_KEY!r} must map model labels to scores in [0, 1]")
+    return {str(k): float(v) for k, v in value.items()}
 
 
 def _read_info(session: ort.InferenceSession, path: Path) -> ModelInfo:
@@ -80,6 +101,7 @@ def _read_info(session: ort.InferenceSession, path: Path) -> ModelInfo:
         dynamic=not (isinstance(h, int) and isinstance(w, int)),
         batch=inp.shape[0] if isinstance(inp.shape[0], int) else None,
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        thresholds=_read_thresholds(meta, names, path),
     )
 
 
@@ -92,6 +114,9 @@ class Detector:
             ``"cpu"`` or ``"cuda"``, or a list of onnxruntime provider names.
         conf: default minimum score, 0..1.
         class_conf: per-label minimum scores overriding ``conf``.
+        model_thresholds: start from the per-label operating thresholds the model ships with (metadata
+            ``thresholds``), ``conf`` for the rest; ``class_conf`` still overrides. Off for evaluation,
+            which needs low-scoring boxes too.
         iou: IoU above which NMS suppresses a lower-scoring box of the same class (dense heads).
         max_det: most boxes kept per image.
         imgsz: letterbox size in pixels; defaults to the size the model was exported at.
@@ -109,6 +134,7 @@ class Detector:
         max_det: int = 300,
         imgsz: int | None = None,
         threads: int = 0,
+        model_thresholds: bool = False,
     ) -> None:
         path = Path(model)
         if not path.is_file():
@@ -137,7 +163,8 @@ class Detector:
         self.iou = iou
         self.max_det = max_det
         self.thresholds = np.full(len(self.info.names), conf, np.float32)
-        for label, value in (class_conf or {}).items():
+        shipped = self.info.thresholds if model_thresholds else {}
+        for label, value in {**shipped, **(class_conf or {})}.items():
             if label not in self.info.names:
                 raise ValueError(f"class_conf names unknown label {label!r}; model labels: {list(self.info.names)}")
             if not 0.0 <= value <= 1.0:
