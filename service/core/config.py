@@ -21,3 +21,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), description="evidence files and the default SQLite store")
     providers: str = Field(default="auto", description="onnxruntime providers: auto, cpu, cuda, tensorrt")
     threads: int = Field(default=0, ge=0, le=256, description="CPU inference threads; 0 = one per core")
+    database_url: str | None = Field(
+        default=None,
+        description="case store URL, e.g. postgresql+psycopg://user@host/db; default: SQLite at data_dir/gridwatch.db",
+    )
+    site: Path | None = Field(default=None, description="site configuration YAML; default: one unit, one grid")

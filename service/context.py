@@ -1,0 +1,94 @@
+"""What a command works with, opened in one place from :class:`Settings`: the site, the store, the evidence folder,
+the detector and the case manager.
+
+Every command opens them the same way, so ``GRIDWATCH_DATA_DIR``, ``GRIDWATCH_DATABASE_URL`` and ``GRIDWATCH_SITE``
+mean the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from service.cases.manager import CaseManager
+from service.core.config import Settings
+from service.core.site import SiteConfig, default_site, load_site
+from service.store.db import Store, database_url, open_store
+from service.store.evidence import EvidenceStore
+from service.store.sites import sync_site
+from vision.detector import Detector
+
+MODEL_VERSION_CHARS = 128  # the store's model_version column
+
+
+def model_version(detector: Detector) -> str:
+    """``<model file name>@<first 12 hex digits of its sha256>``: names the exact weights a case came from."""
+    suffix = f"@{detector.info.sha256[:12]}"
+    return detector.path.name[: MODEL_VERSION_CHARS - len(suffix)] + suffix
+
+
+class Context:
+    """An open store with the site synced into it, the evidence folder and the case manager; the detector is
+    loaded on first use (commands that only read the store never pay for it)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        site: SiteConfig,
+        store: Store,
+        store_url: str,
+        *,
+        model: Path | None = None,
+        detector: Detector | None = None,
+    ) -> None:
+        self.settings, self.site, self.store, self.store_url = settings, site, store, store_url
+        self.evidence = EvidenceStore(settings.data_dir / "evidence")
+        self.manager = CaseManager(store, site, self.evidence)
+        self._model = model or settings.model
+        self._detector = detector
+
+    @property
+    def detector(self) -> Detector:
+        if self._detector is None:
+            self._detector = Detector(self._model, providers=self.settings.providers, threads=self.settings.threads)
+        return self._detector
+
+    @property
+    def store_location(self) -> str:
+        """The store URL with any password hidden, for messages."""
+        return make_url(self.store_url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def open_context(
+    settings: Settings | None = None,
+    *,
+    site: Path | None = None,
+    model: Path | None = None,
+    detector: Detector | None = None,
+) -> Iterator[Context]:
+    """Open what a command needs and close it afterwards.
+
+    Args:
+        settings: defaults to :class:`Settings` read from the environment.
+        site: a site YAML overriding ``settings.site``; without either, :func:`default_site`.
+        model: an ONNX model overriding ``settings.model``.
+        detector: an already loaded detector to use instead of loading one.
+
+    The site file is read and validated before the store is touched, so a bad file changes nothing; the store is
+    migrated to the latest schema and the site synced into it.
+    """
+    settings = settings or Settings()
+    site_path = site or settings.site
+    cfg = load_site(site_path) if site_path else default_site()
+    url = database_url(settings.data_dir, settings.database_url)
+    store = open_store(url)
+    try:
+        with store.transaction() as session:
+            sync_site(session, cfg)
+        yield Context(settings, cfg, store, url, model=model, detector=detector)
+    finally:
+        store.dispose()
