@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SAMPLES ?= samples
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench clean sysdeps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,16 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-test: lint typecheck
+# System packages the tests need: ffmpeg (RTSP test streams), Chromium (UI tests), a CJK font (synthetic
+# flyposting). Installed with apt-get when missing and possible, otherwise named.
+SYSDEPS := ffmpeg chromium chromium-driver fonts-noto-cjk fonts-wqy-microhei
+sysdeps:
+	@if command -v ffmpeg >/dev/null && command -v chromium >/dev/null && fc-list :lang=zh | grep -q .; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -q $(SYSDEPS) >/dev/null || (apt-get update -q && apt-get install -y -q $(SYSDEPS)); \
+	else echo "install these system packages first: $(SYSDEPS)"; exit 1; fi
+
+test: sysdeps lint typecheck
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev
