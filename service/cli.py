@@ -187,6 +187,33 @@ def cmd_dataset_build(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
+    # Imported here: the store (SQLAlchemy, Alembic) is not needed by detect.
+    from service.context import open_context
+    from service.scan import PhotoScan, scan
+
+    notes = sys.stderr if args.format == "jsonl" else out  # keep stdout one JSON object per photo
+    bar: list[Progress] = []
+
+    def progress(photo: PhotoScan, done: int, total: int) -> None:
+        if not bar:
+            bar.append(Progress(total, enabled=args.progress))
+        line = json.dumps(photo.to_json(), ensure_ascii=False) if args.format == "jsonl" else photo.text()
+        out.write(line + "\n")
+        bar[0].advance(done - bar[0].done)
+
+    with open_context(site=args.site, model=args.model) as ctx:
+        try:
+            report = scan(
+                args.paths, ctx, camera=args.camera, place=args.place, lat=args.lat, lon=args.lon, progress=progress
+            )
+        finally:
+            if bar:
+                bar[0].close()
+        notes.write(f"{report.summary()}\nstore: {ctx.store_location}\nevidence: {ctx.evidence.root}\n")
+    return 1 if report.photos and report.failed == report.photos else 0
+
+
 DEFAULT_SYNTHETIC = 500
 DEFAULT_CONF = 0.25  # labels a model ships no threshold for
 
@@ -252,6 +279,19 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--format", choices=("text", "jsonl"), default="text", help="output format (default text)")
     _add_progress_flag(detect)
     detect.set_defaults(func=cmd_detect)
+
+    sc = sub.add_parser("scan", help="detect violations in photos and open or update cases in the store")
+    sc.add_argument("paths", nargs="+", help="image files, folders (searched recursively) or .zip archives")
+    where = sc.add_mutually_exclusive_group()
+    where.add_argument("--camera", metavar="ID", help="the photos are stills of this site camera (its zones apply)")
+    where.add_argument("--place", metavar="ID", help="the photos were taken at this site place (its zones apply)")
+    where.add_argument("--lat", type=float, help="latitude of the photos, with --lon (default: each photo's EXIF GPS)")
+    sc.add_argument("--lon", type=float, help="longitude of the photos, with --lat")
+    sc.add_argument("--site", type=Path, help="site YAML (default: GRIDWATCH_SITE, else a one-grid default site)")
+    sc.add_argument("--model", type=Path, help="ONNX model (default: GRIDWATCH_MODEL or the shipped model)")
+    sc.add_argument("--format", choices=("text", "jsonl"), default="text", help="output format (default text)")
+    _add_progress_flag(sc)
+    sc.set_defaults(func=cmd_scan)
 
     export = sub.add_parser("export", help="export Ultralytics .pt weights to ONNX (needs the [train] extra)")
     export.add_argument("weights", type=Path, help="Ultralytics detection checkpoint (.pt)")

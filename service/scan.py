@@ -1,0 +1,292 @@
+"""``gridwatch scan``: a batch of patrol photos through detection and the photo-mode rules into cases.
+
+Each photo is judged on its own (:func:`vision.rules.photo.photo_violations`) with the zones of where it was taken:
+the named camera or place, else the place whose radius holds the photo's position (``--lat/--lon``, else its EXIF
+GPS). Every sighting goes to the case manager with its evidence (original file, annotated frame, crop) and the
+original file's sha256, so scanning the same photos again finds every sighting already there (outcome duplicate)
+and opens no case. A photo that cannot be used is an error of its own; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from datasets.taxonomy import Violation
+from service.cases.manager import Outcome
+from service.context import Context, model_version
+from service.evidence_render import Mark, sighting_evidence
+from service.pipeline import PhotoResult, detect_sources
+from service.sources import Source, iter_sources
+from service.store.evidence import sha256_hex
+from vision.exif import read_exif
+from vision.imageio import decode_image
+from vision.rules.events import ViolationEvent
+from vision.rules.photo import photo_violations
+from vision.zones import PolygonZone
+
+TimeSource = Literal["exif", "mtime", "now"]
+
+
+class ScanError(ValueError):
+    """A scan that cannot start: unknown camera or place, or contradictory locations."""
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One violation found in a photo and what it did to the cases."""
+
+    event: ViolationEvent
+    case_id: int
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class PhotoScan:
+    """What happened to one photo: an error, or when and where it was taken and its sightings."""
+
+    path: str
+    error: str | None = None
+    taken_at: datetime | None = None
+    time_source: TimeSource | None = None  # where taken_at came from: EXIF, the file's mtime, or the scan time
+    camera_id: str | None = None
+    place_id: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    detections: int = 0
+    sightings: tuple[Sighting, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        """The JSONL record of this photo (``{"path", "error"}`` for a failed one)."""
+        if self.error is not None:
+            return {"path": self.path, "error": self.error}
+        return {
+            "path": self.path,
+            "taken_at": self.taken_at.isoformat() if self.taken_at else None,
+            "time_source": self.time_source,
+            "camera": self.camera_id,
+            "place": self.place_id,
+            "lat": self.lat,
+            "lon": self.lon,
+            "detections": self.detections,
+            "violations": [
+                {
+                    "violation": str(s.event.violation),
+                    "label": s.event.label,
+                    "rule": s.event.rule,
+                    "confidence": round(s.event.confidence, 4),
+                    "bbox": [round(v, 4) for v in s.event.bbox],
+                    "zone": s.event.zone_id,
+                    "case": s.case_id,
+                    "outcome": str(s.outcome),
+                }
+                for s in self.sightings
+            ],
+        }
+
+    def text(self) -> str:
+        """One line for the text output."""
+        if self.error is not None:
+            return f"{self.path}: ERROR {self.error}"
+        where = f" at {self.camera_id or self.place_id}" if self.camera_id or self.place_id else ""
+        if not self.sightings:
+            return f"{self.path}{where}: {self.detections} detections, no violation"
+        found = "; ".join(
+            f"{s.event.violation} {s.event.confidence:.2f} -> case {s.case_id} {s.outcome}" for s in self.sightings
+        )
+        return f"{self.path}{where}: {found}"
+
+
+@dataclass
+class ScanReport:
+    """Totals over a batch."""
+
+    photos: int = 0
+    failed: int = 0
+    violations: int = 0
+    outcomes: Counter[Outcome] = field(default_factory=Counter)
+    by_violation: Counter[Violation] = field(default_factory=Counter)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
+
+    def add(self, photo: PhotoScan) -> None:
+        self.photos += 1
+        if photo.error is not None:
+            self.failed += 1
+            self.errors.append((photo.path, photo.error))
+            return
+        self.violations += len(photo.sightings)
+        self.outcomes.update(s.outcome for s in photo.sightings)
+        self.by_violation.update(s.event.violation for s in photo.sightings)
+
+    def summary(self) -> str:
+        """One line: photos, failures, violations per type and what they did to the cases."""
+        kinds = ", ".join(f"{n} {v}" for v, n in self.by_violation.most_common())
+        cases = ", ".join(f"{self.outcomes[o]} {o}" for o in Outcome)
+        return (
+            f"{self.photos} photos, {self.failed} failed; {self.violations} violations"
+            f"{f' ({kinds})' if kinds else ''}; cases: {cases}"
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "photos": self.photos,
+            "failed": self.failed,
+            "violations": self.violations,
+            "cases": {str(o): self.outcomes[o] for o in Outcome},
+            "by_violation": {str(v): n for v, n in self.by_violation.most_common()},
+        }
+
+
+ScanProgress = Callable[[PhotoScan, int, int], None]
+"""Called after each photo with its outcome, the photos done and the photos in the batch."""
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    """Where the whole batch was taken, as the command line says; all None: each photo's own GPS decides."""
+
+    camera_id: str | None
+    place_id: str | None
+    lat: float | None
+    lon: float | None
+
+
+class _Kept:
+    """Reads a source once for the pipeline and keeps the bytes for hashing, EXIF and evidence.
+
+    The pipeline holds a bounded window of decoded photos, and the scan drops each photo's bytes once it is done,
+    so a folder of any size is scanned in bounded memory.
+    """
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.data: bytes | None = None
+
+    def read(self) -> bytes:
+        assert self.source.read is not None  # only wired in for readable sources
+        self.data = self.source.read()
+        return self.data
+
+    def wrapped(self) -> Source:
+        if self.source.read is None:
+            return self.source
+        return Source(self.source.path, read=self.read)
+
+
+def _check(ctx: Context, camera: str | None, place: str | None, lat: float | None, lon: float | None) -> _Fixed:
+    if (lat is None) != (lon is None):
+        raise ScanError("--lat and --lon go together")
+    if sum(x is not None for x in (camera, place, lat)) > 1:
+        raise ScanError("name at most one of a camera, a place, or a position")
+    if camera is not None and camera not in {c.id for c in ctx.site.cameras}:
+        known = ", ".join(c.id for c in ctx.site.cameras) or "none"
+        raise ScanError(f"unknown camera {camera!r} (the site has: {known})")
+    if place is not None and place not in {p.id for p in ctx.site.places}:
+        known = ", ".join(p.id for p in ctx.site.places) or "none"
+        raise ScanError(f"unknown place {place!r} (the site has: {known})")
+    if lat is not None and not (-90 <= lat <= 90 and lon is not None and -180 <= lon <= 180):
+        raise ScanError(f"position out of range: lat {lat}, lon {lon}")
+    return _Fixed(camera, place, lat, lon)
+
+
+def _taken_at(ctx: Context, path: str, exif_time: datetime | None) -> tuple[datetime, TimeSource]:
+    """EXIF capture time, else the file's modification time, else now (archive members have no file of their own)."""
+    if exif_time is not None:
+        return exif_time, "exif"
+    file = Path(path)
+    if file.is_file():
+        return datetime.fromtimestamp(file.stat().st_mtime, ctx.site.calendar.tz), "mtime"
+    return ctx.manager.clock(), "now"
+
+
+def _scan_photo(ctx: Context, result: PhotoResult, data: bytes | None, fixed: _Fixed) -> PhotoScan:
+    if result.detections is None or data is None:
+        return PhotoScan(result.path, error=result.error or "unreadable")
+    site = ctx.site
+    exif = read_exif(data, site.calendar.tz)
+    taken_at, time_source = _taken_at(ctx, result.path, exif.taken_at)
+    zones: Sequence[PolygonZone] = ()
+    place_id, lat, lon = fixed.place_id, fixed.lat, fixed.lon
+    if fixed.camera_id is not None:
+        zones = [z.polygon_zone(site.calendar.tz) for z in site.camera(fixed.camera_id).zones]
+    else:
+        if place_id is None and lat is None:
+            lat, lon = exif.lat, exif.lon
+        if place_id is None and lat is not None and lon is not None:
+            near = site.place_near(lat, lon)
+            place_id = near.id if near else None
+        if place_id is not None:
+            zones = site.place_zones(place_id)
+    events = photo_violations(
+        result.detections,
+        (result.width, result.height),
+        taken_at,
+        zones,
+        place_id=place_id,
+        lat=lat,
+        lon=lon,
+        cfg=site.rules,
+    )
+    if fixed.camera_id is not None:  # a still from a camera: dedup by the camera's boxes, as for its stream
+        events = [dataclasses.replace(e, camera_id=fixed.camera_id) for e in events]
+    sightings: list[Sighting] = []
+    if events:
+        image = decode_image(data)  # full size: the crop keeps every pixel of the thing
+        marks = [Mark(e.bbox, f"{e.violation} {e.confidence:.2f}") for e in events]
+        sha256, version = sha256_hex(data), model_version(ctx.detector)
+        for i, event in enumerate(events):
+            evidence = sighting_evidence(data, image, marks, i, zones)
+            ingested = ctx.manager.ingest(event, evidence, version, sha256)
+            sightings.append(Sighting(event, ingested.case.id, ingested.outcome))
+    return PhotoScan(
+        result.path,
+        taken_at=taken_at,
+        time_source=time_source,
+        camera_id=fixed.camera_id,
+        place_id=place_id,
+        lat=lat,
+        lon=lon,
+        detections=len(result.detections),
+        sightings=tuple(sightings),
+    )
+
+
+def scan(
+    paths: Iterable[str | Path],
+    ctx: Context,
+    camera: str | None = None,
+    place: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    progress: ScanProgress | None = None,
+    *,
+    batch_size: int = 1,
+    workers: int = 2,
+) -> ScanReport:
+    """Detect, judge and ingest every photo named by ``paths`` (files, folders, zip archives).
+
+    ``camera``, ``place`` or ``lat``/``lon`` (at most one of them) say where the whole batch was taken; without
+    them each photo's EXIF GPS is used. Raises :class:`ScanError` for an unknown camera or place or contradictory
+    locations, before any photo is read. Unusable photos (and sightings the case manager refuses) are counted as
+    failed with their message; database failures are not per photo and propagate.
+    """
+    fixed = _check(ctx, camera, place, lat, lon)
+    kept = [_Kept(source) for source in iter_sources(paths)]
+    report = ScanReport()
+    results = detect_sources((k.wrapped() for k in kept), ctx.detector, batch_size=batch_size, workers=workers)
+    for done, (photo, result) in enumerate(zip(kept, results, strict=True), start=1):
+        try:
+            outcome = _scan_photo(ctx, result, photo.data, fixed)
+        except (ValueError, OSError) as exc:  # ImageError, CaseError, evidence folder errors: this photo only
+            outcome = PhotoScan(result.path, error=str(exc))
+        finally:
+            photo.data = None
+        report.add(outcome)
+        if progress is not None:
+            progress(outcome, done, len(kept))
+    return report
