@@ -119,7 +119,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     )
     bar = Progress(0, enabled=args.progress)
     try:
-        report = evaluate_split(
+        report, found = evaluate_split(
             args.dataset,
             detector,
             split=args.split,
@@ -131,6 +131,11 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         bar.close()
     out.write(report.markdown() + "\n")
+    if args.failures:
+        from training.failures import write_failures
+
+        written = write_failures(found, report.thresholds, args.failures)
+        out.write(f"{len(written)} failure cases drawn in {args.failures}\n")
     if args.json:
         args.json.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
@@ -323,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(agreement with the pseudo-labelling model, which itself scores about 1.0)",
     )
     ev.add_argument("--json", type=Path, help="also write the report as JSON to this file")
+    ev.add_argument("--failures", type=Path, help="draw missed and false-alarm images per label into this folder")
     _add_progress_flag(ev)
     ev.set_defaults(func=cmd_eval)
 

@@ -24,7 +24,7 @@ def _image(gt: list[int], det: list[tuple[int, float]], labelled: tuple[bool, bo
 
 
 def _split(images: list[ImageEval]) -> SplitDetections:
-    return SplitDetections(NAMES, np.array([True, True, True]), images)
+    return SplitDetections(NAMES, np.array([True, True, True]), images, [Path(f"{i}.jpg") for i in range(len(images))])
 
 
 GARBAGE_ONLY = (True, False, False)

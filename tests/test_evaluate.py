@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -128,3 +129,16 @@ def test_eval_end_to_end_with_coco_model(
 def test_eval_rejects_threshold_for_unshared_label(real_dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", str(real_dataset), "--class-conf", "graffiti=0.5"]) == 2
     assert "graffiti" in capsys.readouterr().err
+
+
+def test_eval_draws_failure_cases(real_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # At 0.99 every bicycle is missed: the worst images are drawn and named with their source file.
+    failures = tmp_path / "failures"
+    assert main(["eval", str(real_dataset), "--class-conf", "bicycle=0.99", "--failures", str(failures)]) == 0
+    assert "failure cases drawn" in capsys.readouterr().out
+    missed = sorted(failures.glob("bicycle_missed_*.jpg"))
+    assert 1 <= len(missed) <= 2  # at most two per label and kind
+    index = (failures / "index.md").read_text(encoding="utf-8")
+    assert all(p.name in index for p in missed) and "bicycle_rf2000__" in index
+    image = cv2.imread(str(missed[0]))
+    assert image is not None and image.shape[1] == 480

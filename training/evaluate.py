@@ -265,11 +265,13 @@ class SplitDetections:
         names: (C) dataset label names.
         in_model: (C,) True for labels the model also has.
         images: per image, ground truth and the detections of shared labels (dataset label indices).
+        paths: image files, parallel to ``images``.
     """
 
     names: tuple[str, ...]
     in_model: npt.NDArray[np.bool_]
     images: list[ImageEval]
+    paths: list[Path]
 
 
 def detect_split(
@@ -307,7 +309,7 @@ def detect_split(
         )
         if progress is not None:
             progress(done, len(images))
-    return SplitDetections(names, in_model, evals)
+    return SplitDetections(names, in_model, evals, [im.path for im in images])
 
 
 def evaluate_split(
@@ -319,7 +321,7 @@ def evaluate_split(
     pseudo_gt: bool = False,
     batch_size: int = 1,
     progress: ProgressFn | None = None,
-) -> EvalReport:
+) -> tuple[EvalReport, SplitDetections]:
     """Detect on every image of ``dataset/images/SPLIT`` and score the labels the model shares with the dataset.
 
     Args:
@@ -331,6 +333,9 @@ def evaluate_split(
         pseudo_gt: see :func:`load_split`.
         batch_size: images per inference batch.
         progress: called after each image.
+
+    Returns:
+        The report, and the ground truth and detections it was computed from.
 
     Raises:
         ValueError: see :func:`load_split`; a threshold for a label the model and dataset do not share; an
@@ -345,7 +350,7 @@ def evaluate_split(
     thresholds = np.array(
         [wanted.get(n, DEFAULT_THRESHOLD) if ok else np.nan for n, ok in zip(names, found.in_model, strict=True)]
     )
-    return EvalReport(
+    report = EvalReport(
         dataset=dataset,
         split=split,
         model=detector.path,
@@ -357,3 +362,4 @@ def evaluate_split(
         pseudo_gt=pseudo_gt,
         metrics=evaluate(found.images, np.nan_to_num(thresholds, nan=1.0)),
     )
+    return report, found
