@@ -13,7 +13,7 @@ from typing import TextIO
 from service.core.config import REPO_ROOT, Settings
 from service.pipeline import PhotoResult, detect_sources
 from service.progress import Progress
-from service.sources import iter_sources
+from service.sources import IMAGE_SUFFIXES, iter_sources
 from vision.detector import Detector, ModelError
 
 
@@ -138,6 +138,18 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"{len(written)} failure cases drawn in {args.failures}\n")
     if args.json:
         args.json.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
+def cmd_quantize(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        from training.quantize import quantize_int8
+    except ImportError as exc:  # onnx lives in the [train] extra
+        raise ValueError(f"quantize needs the training extra (pip install -e '.[train]'): {exc}") from None
+    images = sorted(p for p in args.calibration.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    # Real photos only: synthetic ones would skew the activation ranges.
+    images = [p for p in images if not p.name.startswith("synth_")][: args.limit]
+    out.write(f"{quantize_int8(args.model, args.out, images)} ({len(images)} calibration images)\n")
     return 0
 
 
@@ -331,6 +343,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--failures", type=Path, help="draw missed and false-alarm images per label into this folder")
     _add_progress_flag(ev)
     ev.set_defaults(func=cmd_eval)
+
+    quant = sub.add_parser("quantize", help="INT8 copy of an ONNX model, calibrated on real photos ([train] extra)")
+    quant.add_argument("model", type=Path, help="FP32 ONNX model")
+    quant.add_argument("--out", type=Path, required=True, help="INT8 ONNX file to write")
+    quant.add_argument(
+        "--calibration",
+        type=Path,
+        default=Path("data/datasets/gridwatch/images/train"),
+        help="folder of real photos (default: the dataset's train split)",
+    )
+    quant.add_argument("--limit", type=_positive_int, default=100, help="calibration photos used (default 100)")
+    quant.set_defaults(func=cmd_quantize)
 
     cal = sub.add_parser("calibrate", help="choose per-label operating thresholds on a split (default val)")
     cal.add_argument("dataset", type=Path, help="dataset folder written by `gridwatch dataset build`")
