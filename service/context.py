@@ -53,7 +53,10 @@ class Context:
     @property
     def detector(self) -> Detector:
         if self._detector is None:
-            self._detector = Detector(self._model, providers=self.settings.providers, threads=self.settings.threads)
+            # The model's calibrated per-label thresholds are the floor; the site's rules may ask for more.
+            self._detector = Detector(
+                self._model, providers=self.settings.providers, threads=self.settings.threads, model_thresholds=True
+            )
         return self._detector
 
     @property
