@@ -315,3 +315,77 @@ class Verdict(Base):
     verdict: Mapped[str] = mapped_column(String(16))
     violation: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Role(StrEnum):
+    """What a signed-in person may do (see ``service.auth``)."""
+
+    ADMIN = "admin"  # everything, including users, tokens and the site configuration
+    OPERATOR = "operator"  # reviews and moves cases of every grid
+    UNIT_HANDLER = "unit_handler"  # sees and handles the cases of its own grids only
+    VIEWER = "viewer"  # reads everything, changes nothing
+
+
+class TokenKind(StrEnum):
+    SESSION = "session"  # issued by a login, belongs to a user
+    API = "api"  # created by an admin for a machine (camera or photo ingest), has scopes
+
+
+class User(Base):
+    """A person who signs in; ``password_hash`` is a salted scrypt hash (``service.auth.passwords``)."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", Role), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+    grids: Mapped[list[UserGrid]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+
+class UserGrid(Base):
+    """A grid a unit handler is responsible for: the only grids whose cases it sees."""
+
+    __tablename__ = "user_grids"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    grid_id: Mapped[str] = mapped_column(ForeignKey("grids.id"), primary_key=True)
+
+
+class AuthToken(Base):
+    """A bearer token, kept only as the sha256 of its random value; revoked tokens stay for the record."""
+
+    __tablename__ = "auth_tokens"
+    __table_args__ = (
+        CheckConstraint(_in("kind", TokenKind), name="kind"),
+        CheckConstraint("(kind = 'session') = (user_id IS NOT NULL)", name="session_user"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    scopes: Mapped[list[Any]]
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Who did what to what, and when: case actions, verdicts, settings, users and tokens (append-only)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]]
