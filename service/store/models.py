@@ -346,6 +346,10 @@ class User(Base):
 
     grids: Mapped[list[UserGrid]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
+    @property
+    def grid_ids(self) -> list[str]:
+        return sorted(g.grid_id for g in self.grids)
+
 
 class UserGrid(Base):
     """A grid a unit handler is responsible for: the only grids whose cases it sees."""
@@ -389,3 +393,140 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any]]
+
+
+# ---- photo batches, poster phone numbers, webhooks ------------------------------------------------------
+
+
+class BatchState(StrEnum):
+    """Where an uploaded photo batch is: waiting for the worker, being worked on, finished."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+
+
+class ItemState(StrEnum):
+    """One photo of a batch: not yet judged, judged (its sightings ingested), or unusable."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class PhotoBatch(Base):
+    """An upload of many photos, processed in the background; the counters move with the items."""
+
+    __tablename__ = "photo_batches"
+    __table_args__ = (CheckConstraint(_in("state", BatchState), name="state"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex: also the folder name
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    place_id: Mapped[str | None] = mapped_column(ForeignKey("places.id"))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    total: Mapped[int]
+    processed: Mapped[int] = mapped_column(default=0)  # done + failed
+    failed: Mapped[int] = mapped_column(default=0)
+    opened: Mapped[int] = mapped_column(default=0)
+    recurred: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    duplicate: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[list[Any]]  # [{"name", "error"}] for upload entries refused before any processing
+
+
+class PhotoBatchItem(Base):
+    """One accepted photo of a batch; ``state`` turns done in the transaction that ingests its sightings."""
+
+    __tablename__ = "photo_batch_items"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "seq"),
+        CheckConstraint(_in("state", ItemState), name="state"),
+        Index("ix_photo_batch_items_batch_id_state", "batch_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("photo_batches.id"))
+    seq: Mapped[int]
+    name: Mapped[str] = mapped_column(String(512))  # as uploaded (sanitised for display), never a path
+    stored: Mapped[str] = mapped_column(String(64))  # file name inside the batch folder
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    taken_at: Mapped[datetime | None]
+    place_id: Mapped[str | None] = mapped_column(String(64))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    detections: Mapped[int | None]
+    sightings: Mapped[list[Any]]  # [{"case", "outcome", "violation"}]
+    processed_at: Mapped[datetime | None]
+
+
+class PhoneKind(StrEnum):
+    MOBILE = "mobile"
+    LANDLINE = "landline"
+
+
+class CasePhone(Base):
+    """A phone number read on a poster of a flyposting sighting (the number enforcement acts on)."""
+
+    __tablename__ = "case_phones"
+    __table_args__ = (
+        UniqueConstraint("observation_id", "number"),
+        CheckConstraint(_in("kind", PhoneKind), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
+    number: Mapped[str] = mapped_column(String(16), index=True)  # normalised digits, landlines 0AA-NNNNNNNN
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)  # the OCR line it came from
+    seen_at: Mapped[datetime]
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # out of attempts
+
+
+class Webhook(Base):
+    """A URL told about case events after ``after_event_id`` (the log's end when it was added)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(128))  # HMAC-SHA256 key; the receiver holds the same
+    actions: Mapped[list[Any]]  # case-log actions to send; empty = all
+    active: Mapped[bool] = mapped_column(default=True)
+    after_event_id: Mapped[int]
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    """One case event for one webhook, with its attempts: the delivery log and the outbox at once."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "case_event_id"),
+        CheckConstraint(_in("state", DeliveryState), name="state"),
+        Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id"))
+    case_event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
