@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,3 +26,8 @@ class Settings(BaseSettings):
         description="case store URL, e.g. postgresql+psycopg://user@host/db; default: SQLite at data_dir/gridwatch.db",
     )
     site: Path | None = Field(default=None, description="site configuration YAML; default: one unit, one grid")
+    admin_password: SecretStr | None = Field(
+        default=None, description="password of the first admin, created at start-up when the store has no user"
+    )
+    session_hours: float = Field(default=12.0, gt=0.0, le=24.0 * 30, description="lifetime of a login session")
+    cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")

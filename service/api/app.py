@@ -1,0 +1,101 @@
+"""The FastAPI application: ``create_app`` wires the context, the routers, errors, auth and metrics.
+
+Routers are listed in :data:`ROUTERS` and mounted under ``/api/v1``; a new feature appends its router
+module's ``router`` there. Health, readiness and ``/metrics`` are at the root.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, Response
+
+from service.api import errors
+from service.api.metrics import Metrics
+from service.api.routes import health
+from service.auth.ratelimit import SlidingWindow
+from service.auth.users import ensure_first_admin
+from service.context import Context, open_context
+from service.core.config import Settings
+from vision.detector import Detector
+
+API_PREFIX = "/api/v1"
+log = logging.getLogger(__name__)
+
+ROUTERS: list[APIRouter] = []
+
+# Failed logins: per user name and client address, and per address across names (password spraying).
+LOGIN_FAILURES_PER_MINUTE = 5
+LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS = 20
+
+
+class ModelStatus:
+    """Whether the detector is loaded; it loads in the background so the API answers meanwhile."""
+
+    def __init__(self) -> None:
+        self.state = "loading"
+
+    @property
+    def loaded(self) -> bool:
+        return self.state == "loaded"
+
+    def load(self, ctx: Context) -> None:
+        try:
+            _ = ctx.detector
+        except Exception as exc:  # a bad model file must show in /readyz, not kill the process
+            log.exception("cannot load the model")
+            self.state = f"error: {exc}"
+        else:
+            self.state = "loaded"
+
+
+def create_app(settings: Settings | None = None, *, detector: Detector | None = None) -> FastAPI:
+    """The GridWatch API. ``settings`` default to the environment; ``detector``: an already loaded one."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with open_context(settings, detector=detector) as ctx:
+            with ctx.store.transaction() as session:
+                password = settings.admin_password
+                if ensure_first_admin(session, password.get_secret_value() if password else None):
+                    log.warning("created the first admin user 'admin' from GRIDWATCH_ADMIN_PASSWORD")
+            app.state.ctx = ctx
+            app.state.model_status = status = ModelStatus()
+            threading.Thread(target=status.load, args=(ctx,), name="model-load", daemon=True).start()
+            yield
+
+    app = FastAPI(
+        title="GridWatch",
+        version="1",
+        summary="Urban-management violations from camera streams and patrol photos, as cases.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.login_limiter = SlidingWindow(LOGIN_FAILURES_PER_MINUTE, 60.0)
+    app.state.address_limiter = SlidingWindow(LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS, 60.0)
+    errors.install(app)
+    _count_requests(app)
+    app.include_router(health.router)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    return app
+
+
+def _count_requests(app: FastAPI) -> None:
+    """HTTP request counts and latency per route template (not per raw path: ids would explode the labels)."""
+    metrics: Metrics = app.state.metrics
+
+    @app.middleware("http")
+    async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "<unmatched>")
+        metrics.http_requests.labels(request.method, route, str(response.status_code)).inc()
+        metrics.http_latency.labels(request.method, route).observe(time.perf_counter() - start)
+        return response

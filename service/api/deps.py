@@ -1,0 +1,111 @@
+"""FastAPI dependencies: the open context, a store session, and who is asking (with the access checks).
+
+A request authenticates with ``Authorization: Bearer <token>`` (API clients, ingest machines) or with the
+HttpOnly session cookie set by the login (the web UI). Cookie-authenticated writes from another origin are
+refused: the cookie is SameSite=Lax already, the Origin check also covers same-site sub-domains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from service.auth import tokens
+from service.auth.principal import Principal, Scope
+from service.context import Context
+from service.store.models import Role
+
+SESSION_COOKIE = "gridwatch_session"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+ALL_ROLES = tuple(Role)
+STAFF = (Role.ADMIN, Role.OPERATOR)  # the supervision centre
+
+
+def get_ctx(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+def get_session(ctx: Annotated[Context, Depends(get_ctx)]) -> Iterator[Session]:
+    """A read session for the request; writes go through the case manager or ``ctx.store.transaction()``."""
+    with ctx.store.session() as session:
+        yield session
+
+
+def _presented_token(request: Request) -> tuple[str | None, bool]:
+    """The token of the request and whether it came from the cookie."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise HTTPException(401, "malformed Authorization header: use 'Bearer <token>'", headers=_CHALLENGE)
+        return value.strip(), False
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
+def _check_origin(request: Request) -> None:
+    origin = request.headers.get("origin")
+    if origin and urlsplit(origin).netloc != request.headers.get("host", request.url.netloc):
+        raise HTTPException(403, "cross-origin request with the session cookie refused")
+
+
+def optional_principal(request: Request, ctx: Annotated[Context, Depends(get_ctx)]) -> Principal | None:
+    """The principal of a valid token, None for an anonymous request; 401 for an invalid or expired token."""
+    value, from_cookie = _presented_token(request)
+    if value is None:
+        return None
+    with ctx.store.session() as session:
+        principal = tokens.resolve(session, value)
+    if principal is None:
+        raise HTTPException(401, "invalid, expired or revoked token", headers=_CHALLENGE)
+    if from_cookie and request.method not in _SAFE_METHODS:
+        _check_origin(request)
+    request.state.principal = principal  # for the access log and metrics
+    return principal
+
+
+def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+    """Any authenticated principal (user or API token)."""
+    if principal is None:
+        raise HTTPException(401, "authentication required", headers=_CHALLENGE)
+    return principal
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting signed-in users with one of ``roles`` (API tokens are not users: 403)."""
+    allowed = frozenset(roles)
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in allowed:
+            raise HTTPException(403, f"needs role {' or '.join(sorted(allowed))}")
+        return principal
+
+    return check
+
+
+def require_scope(scope: Scope, *, roles: tuple[Role, ...] = STAFF) -> Callable[[Principal], Principal]:
+    """A dependency admitting API tokens with ``scope``, and signed-in users with one of ``roles`` (an operator
+    uploading patrol photos from the web UI)."""
+    allowed = frozenset(roles)
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if scope in principal.scopes or principal.role in allowed:
+            return principal
+        raise HTTPException(403, f"needs a token with scope {scope} or role {' or '.join(sorted(allowed))}")
+
+    return check
+
+
+CtxDep = Annotated[Context, Depends(get_ctx)]
+SessionDep = Annotated[Session, Depends(get_session)]
+AnyUser = Annotated[Principal, Depends(require_roles(*ALL_ROLES))]
+Staff = Annotated[Principal, Depends(require_roles(*STAFF))]
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+Ingest = Annotated[Principal, Depends(require_scope(Scope.INGEST))]

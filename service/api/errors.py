@@ -1,0 +1,97 @@
+"""One JSON shape for every error: ``{"detail": "...", "code": "...", "errors": [...]}`` (``errors`` only for
+validation, one item per bad field with its location).
+
+Domain errors map to status codes here, so routes just call the case manager or a repository function:
+an illegal lifecycle action is 409, a bad argument 422, a missing thing 404. Anything unexpected is a 500
+with no internals in the body (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.auth.passwords import PasswordError
+from service.auth.users import UserError, UserExists
+from service.cases.lifecycle import IllegalTransition
+from service.cases.manager import CaseError
+from service.core.site import SiteConfigError
+
+log = logging.getLogger(__name__)
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+_CODES |= {409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited"}
+
+
+def error_body(
+    status: int, detail: str, code: str | None = None, errors: Sequence[Any] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"detail": detail, "code": code or _CODES.get(status, "error")}
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+def not_found(what: str) -> NoReturn:
+    """Raise a 404 naming ``what`` (e.g. "case 12")."""
+    raise HTTPException(404, f"no {what}")
+
+
+def _field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    out = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ())]
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        out.append({"loc": loc, "field": ".".join(p for p in loc if p != "body") or None, "msg": msg})
+    return out
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _json(exc.status_code, error_body(exc.status_code, str(exc.detail)), dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _field_errors(exc.errors())
+        summary = "; ".join(f"{e['field'] or '(request)'}: {e['msg']}" for e in errors[:5])
+        return _json(422, error_body(422, summary, "validation_error", errors))
+
+    @app.exception_handler(ValidationError)
+    async def _model_invalid(_: Request, exc: ValidationError) -> JSONResponse:
+        errors = _field_errors(exc.errors(include_url=False))
+        summary = "; ".join(f"{e['field'] or '(top level)'}: {e['msg']}" for e in errors[:5])
+        return _json(422, error_body(422, summary, "validation_error", errors))
+
+    @app.exception_handler(IllegalTransition)
+    async def _illegal(_: Request, exc: IllegalTransition) -> JSONResponse:
+        return _json(409, error_body(409, str(exc), "illegal_transition"))
+
+    @app.exception_handler(UserExists)
+    async def _exists(_: Request, exc: UserExists) -> JSONResponse:
+        return _json(409, error_body(409, str(exc), "exists"))
+
+    for kind in (CaseError, SiteConfigError, UserError, PasswordError):
+
+        @app.exception_handler(kind)
+        async def _invalid(_: Request, exc: Exception) -> JSONResponse:
+            return _json(422, error_body(422, str(exc), "invalid"))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+        return _json(500, error_body(500, "internal error", "internal"))
