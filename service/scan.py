@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy.orm import Session
+
 from datasets.taxonomy import Violation
-from service.cases.manager import Outcome
+from service.cases.manager import IngestResult, Outcome
 from service.context import Context, model_version
 from service.evidence_render import Mark, sighting_evidence
 from service.pipeline import PhotoResult, detect_sources
 from service.sources import Source, iter_sources
-from service.store.evidence import sha256_hex
+from service.store.evidence import EvidenceInput, sha256_hex
+from vision.detector import Detector
 from vision.exif import read_exif
 from vision.imageio import decode_image
 from vision.rules.events import ViolationEvent
@@ -147,8 +150,8 @@ ScanProgress = Callable[[PhotoScan, int, int], None]
 
 
 @dataclass(frozen=True)
-class _Fixed:
-    """Where the whole batch was taken, as the command line says; all None: each photo's own GPS decides."""
+class Where:
+    """Where the whole batch was taken, as the command line or the upload says; all None: each photo's GPS decides."""
 
     camera_id: str | None
     place_id: str | None
@@ -178,7 +181,8 @@ class _Kept:
         return Source(self.source.path, read=self.read)
 
 
-def _check(ctx: Context, camera: str | None, place: str | None, lat: float | None, lon: float | None) -> _Fixed:
+def resolve_where(ctx: Context, camera: str | None, place: str | None, lat: float | None, lon: float | None) -> Where:
+    """Check the location options against the site; raises :class:`ScanError`."""
     if (lat is None) != (lon is None):
         raise ScanError("--lat and --lon go together")
     if sum(x is not None for x in (camera, place, lat)) > 1:
@@ -191,7 +195,7 @@ def _check(ctx: Context, camera: str | None, place: str | None, lat: float | Non
         raise ScanError(f"unknown place {place!r} (the site has: {known})")
     if lat is not None and not (-90 <= lat <= 90 and lon is not None and -180 <= lon <= 180):
         raise ScanError(f"position out of range: lat {lat}, lon {lon}")
-    return _Fixed(camera, place, lat, lon)
+    return Where(camera, place, lat, lon)
 
 
 def _taken_at(ctx: Context, path: str, exif_time: datetime | None) -> tuple[datetime, TimeSource]:
@@ -204,7 +208,18 @@ def _taken_at(ctx: Context, path: str, exif_time: datetime | None) -> tuple[date
     return ctx.manager.clock(), "now"
 
 
-def _scan_photo(ctx: Context, result: PhotoResult, data: bytes | None, fixed: _Fixed) -> PhotoScan:
+def scan_photo(
+    ctx: Context,
+    result: PhotoResult,
+    data: bytes | None,
+    fixed: Where,
+    then: Callable[[Session, PhotoScan], None] | None = None,
+) -> PhotoScan:
+    """Judge one detected photo and ingest its sightings, all in one transaction.
+
+    ``then`` runs inside that transaction with the photo's outcome (not for a photo that could not be read, which
+    touches no case). Raises ``ValueError``/``OSError`` for a photo the case manager or the evidence folder refuses.
+    """
     if result.detections is None or data is None:
         return PhotoScan(result.path, error=result.error or "unreadable")
     site = ctx.site
@@ -234,16 +249,12 @@ def _scan_photo(ctx: Context, result: PhotoResult, data: bytes | None, fixed: _F
     )
     if fixed.camera_id is not None:  # a still from a camera: dedup by the camera's boxes, as for its stream
         events = [dataclasses.replace(e, camera_id=fixed.camera_id) for e in events]
-    sightings: list[Sighting] = []
+    evidence: list[list[EvidenceInput]] = []
     if events:
         image = decode_image(data)  # full size: the crop keeps every pixel of the thing
         marks = [Mark(e.bbox, f"{e.violation} {e.confidence:.2f}") for e in events]
-        sha256, version = sha256_hex(data), model_version(ctx.detector)
-        for i, event in enumerate(events):
-            evidence = sighting_evidence(data, image, marks, i, zones)
-            ingested = ctx.manager.ingest(event, evidence, version, sha256)
-            sightings.append(Sighting(event, ingested.case.id, ingested.outcome))
-    return PhotoScan(
+        evidence = [sighting_evidence(data, image, marks, i, zones) for i in range(len(events))]
+    photo = PhotoScan(
         result.path,
         taken_at=taken_at,
         time_source=time_source,
@@ -252,8 +263,33 @@ def _scan_photo(ctx: Context, result: PhotoResult, data: bytes | None, fixed: _F
         lat=lat,
         lon=lon,
         detections=len(result.detections),
-        sightings=tuple(sightings),
     )
+    if not events and then is None:
+        return photo
+
+    def with_sightings(ingested: list[IngestResult]) -> PhotoScan:
+        sightings = tuple(Sighting(e, r.case.id, r.outcome) for e, r in zip(events, ingested, strict=True))
+        return dataclasses.replace(photo, sightings=sightings)
+
+    hook = None if then is None else lambda session, ingested: then(session, with_sightings(ingested))
+    sightings = list(zip(events, evidence, strict=True))
+    return with_sightings(ctx.manager.ingest_source(sightings, model_version(ctx.detector), sha256_hex(data), hook))
+
+
+def detect_kept(
+    sources: Iterable[Source], detector: Detector, *, batch_size: int = 1, workers: int = 2
+) -> Iterator[tuple[PhotoResult, bytes | None]]:
+    """Detect every source, yielding each result with the photo's bytes (None when unreadable), read only once.
+
+    The bytes are dropped once the consumer moves on, so a batch of any size runs in bounded memory.
+    """
+    kept = [_Kept(source) for source in sources]
+    results = detect_sources((k.wrapped() for k in kept), detector, batch_size=batch_size, workers=workers)
+    for photo, result in zip(kept, results, strict=True):
+        try:
+            yield result, photo.data
+        finally:
+            photo.data = None
 
 
 def scan(
@@ -275,18 +311,16 @@ def scan(
     locations, before any photo is read. Unusable photos (and sightings the case manager refuses) are counted as
     failed with their message; database failures are not per photo and propagate.
     """
-    fixed = _check(ctx, camera, place, lat, lon)
-    kept = [_Kept(source) for source in iter_sources(paths)]
+    where = resolve_where(ctx, camera, place, lat, lon)
+    sources = list(iter_sources(paths))
     report = ScanReport()
-    results = detect_sources((k.wrapped() for k in kept), ctx.detector, batch_size=batch_size, workers=workers)
-    for done, (photo, result) in enumerate(zip(kept, results, strict=True), start=1):
+    photos = detect_kept(sources, ctx.detector, batch_size=batch_size, workers=workers)
+    for done, (result, data) in enumerate(photos, start=1):
         try:
-            outcome = _scan_photo(ctx, result, photo.data, fixed)
+            outcome = scan_photo(ctx, result, data, where)
         except (ValueError, OSError) as exc:  # ImageError, CaseError, evidence folder errors: this photo only
             outcome = PhotoScan(result.path, error=str(exc))
-        finally:
-            photo.data = None
         report.add(outcome)
         if progress is not None:
-            progress(outcome, done, len(kept))
+            progress(outcome, done, len(sources))
     return report

@@ -140,47 +140,80 @@ class CaseManager:
         self, event: ViolationEvent, evidence: Sequence[EvidenceInput], model_version: str, source_sha256: str
     ) -> IngestResult:
         """Record a sighting: update the open case at its place, or open a (possibly recurrent) case."""
-        key = fingerprint(source_sha256, event.violation, event.bbox)
-        stored = self._put(evidence)  # files before rows: a row never names a missing file
+        return self.ingest_source([(event, evidence)], model_version, source_sha256)[0]
+
+    def ingest_source(
+        self,
+        sightings: Sequence[tuple[ViolationEvent, Sequence[EvidenceInput]]],
+        model_version: str,
+        source_sha256: str,
+        then: Callable[[Session, list[IngestResult]], None] | None = None,
+    ) -> list[IngestResult]:
+        """Record every sighting of one source (a photo) in one transaction, in order.
+
+        ``then`` runs inside that transaction after the sightings (also when there are none): a photo batch marks
+        its item done there, so a crash leaves both the cases and the item's state, or neither.
+        """
+        # Files before rows: a row never names a missing file.
+        stored = [self._put(evidence) for _, evidence in sightings]
         now = self.clock()
         with self.store.transaction() as s:
-            self.store.lock(s, f"ingest:{event.violation}")
-            seen = s.scalar(select(Observation).where(Observation.fingerprint == key))
-            if seen is not None:
-                return IngestResult(s.get_one(Case, seen.case_id), seen.id, Outcome.DUPLICATE)
-            where = self._where(s, event)
-            case = self._match(s, event.violation, event.bbox, where, OPEN)
-            if case is not None:
-                outcome = Outcome.UPDATED
-                self._update(s, case, event)
-            else:
-                previous = self._match(s, event.violation, event.bbox, where, {CaseState.CLOSED})
-                outcome = Outcome.RECURRED if previous else Outcome.OPENED
-                case = self._open(s, event, where, model_version, previous, now)
-            obs = Observation(
-                case_id=case.id,
-                fingerprint=key,
-                source_sha256=source_sha256,
-                violation=event.violation,
-                label=event.label,
-                rule=event.rule,
-                first_seen=event.first_seen,
-                seen_at=event.last_seen,
-                count=event.observations,
-                camera_id=where.camera_id,
-                place_id=where.place_id,
-                zone_key=event.zone_id,
-                lat=where.lat,
-                lon=where.lon,
-                bbox=list(event.bbox),
-                confidence=event.confidence,
-                model_version=model_version,
-                created_at=now,
-            )
-            s.add(obs)
-            s.flush()
-            self._link(s, case.id, obs.id, list(zip(evidence, stored, strict=True)), EvidenceRole.SIGHTING, now)
-            return IngestResult(case, obs.id, outcome)
+            for violation in sorted({event.violation for event, _ in sightings}):  # one order: no lock cycles
+                self.store.lock(s, f"ingest:{violation}")
+            results = [
+                self._ingest(s, event, list(zip(evidence, files, strict=True)), model_version, source_sha256, now)
+                for (event, evidence), files in zip(sightings, stored, strict=True)
+            ]
+            if then is not None:
+                then(s, results)
+            return results
+
+    def _ingest(
+        self,
+        s: Session,
+        event: ViolationEvent,
+        evidence: Sequence[tuple[EvidenceInput, StoredEvidence]],
+        model_version: str,
+        source_sha256: str,
+        now: datetime,
+    ) -> IngestResult:
+        key = fingerprint(source_sha256, event.violation, event.bbox)
+        seen = s.scalar(select(Observation).where(Observation.fingerprint == key))
+        if seen is not None:
+            return IngestResult(s.get_one(Case, seen.case_id), seen.id, Outcome.DUPLICATE)
+        where = self._where(s, event)
+        case = self._match(s, event.violation, event.bbox, where, OPEN)
+        if case is not None:
+            outcome = Outcome.UPDATED
+            self._update(s, case, event)
+        else:
+            previous = self._match(s, event.violation, event.bbox, where, {CaseState.CLOSED})
+            outcome = Outcome.RECURRED if previous else Outcome.OPENED
+            case = self._open(s, event, where, model_version, previous, now)
+        obs = Observation(
+            case_id=case.id,
+            fingerprint=key,
+            source_sha256=source_sha256,
+            violation=event.violation,
+            label=event.label,
+            rule=event.rule,
+            first_seen=event.first_seen,
+            seen_at=event.last_seen,
+            count=event.observations,
+            camera_id=where.camera_id,
+            place_id=where.place_id,
+            zone_key=event.zone_id,
+            lat=where.lat,
+            lon=where.lon,
+            bbox=list(event.bbox),
+            confidence=event.confidence,
+            model_version=model_version,
+            created_at=now,
+        )
+        s.add(obs)
+        s.flush()
+        self._link(s, case.id, obs.id, evidence, EvidenceRole.SIGHTING, now)
+        return IngestResult(case, obs.id, outcome)
 
     def ingest_clear(self, event: ClearEvent, evidence: Sequence[EvidenceInput] = ()) -> list[int]:
         """A camera saw the place of a case clear: propose "rectified" with before/after evidence.
