@@ -16,7 +16,8 @@ from fastapi import APIRouter, FastAPI, Request, Response
 
 from service.api import errors
 from service.api.metrics import Metrics
-from service.api.routes import health
+from service.api.routes import auth, cases, health
+from service.auth.login import LoginLimits
 from service.auth.ratelimit import SlidingWindow
 from service.auth.users import ensure_first_admin
 from service.context import Context, open_context
@@ -26,7 +27,7 @@ from vision.detector import Detector
 API_PREFIX = "/api/v1"
 log = logging.getLogger(__name__)
 
-ROUTERS: list[APIRouter] = []
+ROUTERS: list[APIRouter] = [auth.router, cases.router]
 
 # Failed logins: per user name and client address, and per address across names (password spraying).
 LOGIN_FAILURES_PER_MINUTE = 5
@@ -77,8 +78,9 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
-    app.state.login_limiter = SlidingWindow(LOGIN_FAILURES_PER_MINUTE, 60.0)
-    app.state.address_limiter = SlidingWindow(LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS, 60.0)
+    app.state.login_limits = LoginLimits(
+        SlidingWindow(LOGIN_FAILURES_PER_MINUTE, 60.0), SlidingWindow(LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS, 60.0)
+    )
     errors.install(app)
     _count_requests(app)
     app.include_router(health.router)

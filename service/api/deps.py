@@ -105,6 +105,7 @@ def require_scope(scope: Scope, *, roles: tuple[Role, ...] = STAFF) -> Callable[
 
 CtxDep = Annotated[Context, Depends(get_ctx)]
 SessionDep = Annotated[Session, Depends(get_session)]
+Authenticated = Annotated[Principal, Depends(current_principal)]
 AnyUser = Annotated[Principal, Depends(require_roles(*ALL_ROLES))]
 Staff = Annotated[Principal, Depends(require_roles(*STAFF))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]

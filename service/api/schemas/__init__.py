@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -15,3 +17,15 @@ class Response(BaseModel):
     """Base of response bodies, built from ORM rows or dataclasses by attribute."""
 
     model_config = ConfigDict(from_attributes=True)
+
+
+Item = TypeVar("Item")
+
+
+class Page(Response, Generic[Item]):
+    """One page of a list: ``items`` from ``offset`` on, and how many there are in all."""
+
+    items: list[Item]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,239 @@
+"""Cases: list with filters, detail with timeline, lifecycle actions, the handling photo, verdicts.
+
+Who may do what (:mod:`service.auth.policy`): everyone signed in reads (a unit handler only the cases of its
+grids; another grid's case is a 404, as if it did not exist); admins and operators take every action and give
+verdicts; a unit handler reports handling (with the photo) or sends a case back. Illegal transitions are 409.
+Every action and verdict goes to the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, Path, Query, UploadFile
+
+from datasets.taxonomy import Violation
+from service.api.deps import AnyUser, CtxDep, SessionDep, Staff
+from service.api.errors import not_found
+from service.api.schemas import Page
+from service.api.schemas.cases import (
+    ActionRequest,
+    BulkActionRequest,
+    BulkResponse,
+    BulkResult,
+    BulkVerdictRequest,
+    CaseDetail,
+    CaseOut,
+    EventOut,
+    EvidenceOut,
+    VerdictOut,
+    VerdictRequest,
+)
+from service.auth import audit
+from service.auth.policy import actions_for, may_act
+from service.auth.principal import Principal
+from service.cases import queries
+from service.cases.lifecycle import Action, CaseState, IllegalTransition
+from service.cases.manager import CaseError
+from service.context import Context
+from service.core.site import Slug
+from service.store.evidence import EvidenceInput
+from service.store.models import Case, EvidenceKind
+from vision.imageio import ImageError, decode_image
+
+router = APIRouter(tags=["cases"])
+
+CaseIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+MAX_PHOTO_BYTES = 25 * 1024 * 1024
+_PHOTO_EXT = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "BMP": "bmp"}
+SlugList = Annotated[list[Slug], Query(max_length=100)]
+
+
+def _view(case: Case, principal: Principal, now: datetime) -> CaseOut:
+    extra = {"overdue": queries.is_overdue(case, now), "actions": actions_for(principal.role, CaseState(case.state))}
+    return CaseOut.model_validate(case).model_copy(update=extra)
+
+
+def _visible(case: Case | None, principal: Principal, case_id: int) -> Case:
+    """The case if the principal may see it; a 404 otherwise (not a 403: another grid's cases do not exist
+    for a unit handler)."""
+    if case is None or not principal.sees_grid(case.grid_id):
+        not_found(f"case {case_id}")
+    return case
+
+
+def _detail(ctx: Context, principal: Principal, case_id: int) -> CaseDetail:
+    with ctx.store.session() as session:
+        case = _visible(queries.get_case(session, case_id), principal, case_id)
+        view = _view(case, principal, datetime.now(UTC))
+        return CaseDetail(
+            **view.model_dump(),
+            events=[EventOut.model_validate(e) for e in queries.case_events(session, case_id)],
+            evidence=[EvidenceOut.model_validate(e) for e in queries.case_evidence(session, case_id)],
+            verdicts=[VerdictOut.model_validate(v) for v in queries.case_verdicts(session, case_id)],
+        )
+
+
+@router.get("/cases", response_model=Page[CaseOut])
+def list_cases(
+    principal: AnyUser,
+    session: SessionDep,
+    state: Annotated[list[CaseState], Query(max_length=len(CaseState))] = [],  # noqa: B006 - FastAPI copies it
+    violation: Annotated[list[Violation], Query(max_length=len(Violation))] = [],  # noqa: B006
+    grid: SlugList = [],  # noqa: B006
+    unit: SlugList = [],  # noqa: B006
+    camera: SlugList = [],  # noqa: B006
+    place: SlugList = [],  # noqa: B006
+    since: Annotated[datetime | None, Query(description="first seen at or after (ISO 8601 with offset)")] = None,
+    until: Annotated[datetime | None, Query(description="first seen before")] = None,
+    overdue: bool | None = None,
+    needs_rework: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Page[CaseOut]:
+    """Cases, newest first. Repeat a filter to match any of several values (``?state=filed&state=dispatched``)."""
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise HTTPException(422, f"{name}: give a time zone offset, e.g. 2026-03-02T09:00:00+08:00")
+    now = datetime.now(UTC)
+    filters = queries.CaseFilter(
+        states=state,
+        violations=violation,
+        grid_ids=grid,
+        unit_ids=unit,
+        camera_ids=camera,
+        place_ids=place,
+        since=since,
+        until=until,
+        overdue=overdue,
+        needs_rework=needs_rework,
+        grids_visible=principal.grids,
+        now=now,
+    )
+    rows, total = queries.list_cases(session, filters, limit=limit, offset=offset)
+    return Page[CaseOut](items=[_view(c, principal, now) for c in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetail)
+def get_case(case_id: CaseIdPath, principal: AnyUser, ctx: CtxDep) -> CaseDetail:
+    """A case with its timeline (the case log), its evidence and the verdicts on it."""
+    return _detail(ctx, principal, case_id)
+
+
+def _act(
+    ctx: Context,
+    principal: Principal,
+    case_id: int,
+    action: Action,
+    *,
+    note: str | None = None,
+    unit_id: str | None = None,
+    deadline: datetime | None = None,
+    evidence: Sequence[EvidenceInput] = (),
+) -> None:
+    """Check visibility and role, run the action through the case manager, audit it."""
+    with ctx.store.session() as session:
+        _visible(queries.get_case(session, case_id), principal, case_id)
+    if not may_act(principal.role, action):
+        raise HTTPException(403, f"role {principal.role} may not {action} cases")
+    before = ctx.manager.act(
+        case_id, action, actor=principal.name, note=note, unit_id=unit_id, deadline=deadline, evidence=evidence
+    )
+    details = {"to": before.state, "note": note, "unit_id": unit_id, "deadline": deadline and deadline.isoformat()}
+    with ctx.store.transaction() as session:
+        audit.record(session, principal.name, f"case.{action}", f"case:{case_id}", details)
+
+
+@router.post(
+    "/cases/{case_id}/actions/{action}",
+    response_model=CaseDetail,
+    responses={409: {"description": "the lifecycle does not allow this action in the case's state"}},
+)
+def act(
+    case_id: CaseIdPath, action: Action, principal: AnyUser, ctx: CtxDep, body: ActionRequest | None = None
+) -> CaseDetail:
+    """Move a case through its life: ``file``, ``reject``, ``dispatch`` (optional ``unit_id``), ``extend``
+    (``deadline`` required), ``defer``, ``resume``, ``send_back``, ``verify``, ``return``, ``close``.
+    ``handle`` needs the handling photo: use ``POST /cases/{id}/handle``."""
+    body = body or ActionRequest()
+    _act(ctx, principal, case_id, action, note=body.note, unit_id=body.unit_id, deadline=body.deadline)
+    return _detail(ctx, principal, case_id)
+
+
+@router.post("/cases/{case_id}/handle", response_model=CaseDetail, responses={409: {"description": "not dispatched"}})
+def handle(
+    case_id: CaseIdPath,
+    principal: AnyUser,
+    ctx: CtxDep,
+    photo: Annotated[UploadFile, File(description="the 处置反馈 photo: JPEG, PNG, WebP or BMP, up to 25 MB")],
+    note: Annotated[str | None, Form(min_length=1, max_length=2000)] = None,
+) -> CaseDetail:
+    """The unit reports the case handled (处置反馈), with a photo of the place."""
+    data = photo.file.read(MAX_PHOTO_BYTES + 1)
+    if len(data) > MAX_PHOTO_BYTES:
+        raise HTTPException(413, f"photo over {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
+    try:
+        image = decode_image(data, target=64)  # checks it is a whole, sane image; reduced decoding is cheap
+    except ImageError as exc:
+        raise HTTPException(422, f"photo: {exc}") from None
+    evidence = [EvidenceInput(EvidenceKind.ORIGINAL, data, _PHOTO_EXT[image.format])]
+    _act(ctx, principal, case_id, Action.HANDLE, note=note, evidence=evidence)
+    return _detail(ctx, principal, case_id)
+
+
+def _bulk_status(exc: Exception) -> tuple[int, str]:
+    if isinstance(exc, HTTPException):
+        return exc.status_code, str(exc.detail)
+    return (409 if isinstance(exc, IllegalTransition) else 422), str(exc)
+
+
+@router.post("/cases/actions", response_model=BulkResponse)
+def bulk_act(body: BulkActionRequest, principal: AnyUser, ctx: CtxDep) -> BulkResponse:
+    """One action on many cases, each on its own: the result says per case what happened."""
+    results = []
+    for case_id in dict.fromkeys(body.case_ids):
+        try:
+            _act(ctx, principal, case_id, body.action, note=body.note)
+        except (HTTPException, IllegalTransition, CaseError) as exc:
+            status, detail = _bulk_status(exc)
+            results.append(BulkResult(case_id=case_id, status=status, detail=detail))
+        else:
+            results.append(BulkResult(case_id=case_id, status=200))
+    return BulkResponse(results=results)
+
+
+def _verdict(ctx: Context, principal: Principal, case_id: int, body: VerdictRequest) -> VerdictOut:
+    with ctx.store.session() as session:
+        _visible(queries.get_case(session, case_id), principal, case_id)
+    row = ctx.manager.record_verdict(
+        case_id, body.verdict, actor=principal.name, violation=body.violation, note=body.note
+    )
+    details = {"verdict": body.verdict, "violation": body.violation, "note": body.note}
+    with ctx.store.transaction() as session:
+        audit.record(session, principal.name, "case.verdict", f"case:{case_id}", details)
+    return VerdictOut.model_validate(row)
+
+
+@router.post("/cases/{case_id}/verdicts", response_model=VerdictOut, status_code=201)
+def verdict(case_id: CaseIdPath, body: VerdictRequest, principal: Staff, ctx: CtxDep) -> VerdictOut:
+    """Confirm, reject or relabel the detection behind a case (kept for review statistics and retraining;
+    a relabel also retypes the case before dispatch). Verdicts do not move the case: act on it for that."""
+    return _verdict(ctx, principal, case_id, body)
+
+
+@router.post("/cases/verdicts", response_model=BulkResponse)
+def bulk_verdicts(body: BulkVerdictRequest, principal: Staff, ctx: CtxDep) -> BulkResponse:
+    """Many verdicts, each on its own (the review queue's bulk confirm / reject / relabel)."""
+    results = []
+    for item in body.items:
+        single = VerdictRequest(verdict=item.verdict, violation=item.violation, note=item.note)
+        try:
+            _verdict(ctx, principal, item.case_id, single)
+        except (HTTPException, CaseError) as exc:
+            status, detail = _bulk_status(exc)
+            results.append(BulkResult(case_id=item.case_id, status=status, detail=detail))
+        else:
+            results.append(BulkResult(case_id=item.case_id, status=201))
+    return BulkResponse(results=results)
