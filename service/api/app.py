@@ -16,18 +16,20 @@ from fastapi import APIRouter, FastAPI, Request, Response
 
 from service.api import errors
 from service.api.metrics import Metrics
-from service.api.routes import auth, cases, health
+from service.api.routes import auth, cases, health, observations, reports, site
 from service.auth.login import LoginLimits
 from service.auth.ratelimit import SlidingWindow
 from service.auth.users import ensure_first_admin
 from service.context import Context, open_context
 from service.core.config import Settings
+from service.site_editor import SiteEditor
 from vision.detector import Detector
 
 API_PREFIX = "/api/v1"
+SITE_FILE = "site.yaml"
 log = logging.getLogger(__name__)
 
-ROUTERS: list[APIRouter] = [auth.router, cases.router]
+ROUTERS: list[APIRouter] = [auth.router, cases.router, observations.router, reports.router, site.router]
 
 # Failed logins: per user name and client address, and per address across names (password spraying).
 LOGIN_FAILURES_PER_MINUTE = 5
@@ -60,12 +62,15 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with open_context(settings, detector=detector) as ctx:
+        # Without GRIDWATCH_SITE, edits made through the API are kept in data_dir/site.yaml and read back here.
+        site_file = settings.site or settings.data_dir / SITE_FILE
+        with open_context(settings, site=site_file if site_file.exists() else None, detector=detector) as ctx:
             with ctx.store.transaction() as session:
                 password = settings.admin_password
                 if ensure_first_admin(session, password.get_secret_value() if password else None):
                     log.warning("created the first admin user 'admin' from GRIDWATCH_ADMIN_PASSWORD")
             app.state.ctx = ctx
+            app.state.site_editor = SiteEditor(ctx, site_file)
             app.state.model_status = status = ModelStatus()
             threading.Thread(target=status.load, args=(ctx,), name="model-load", daemon=True).start()
             yield

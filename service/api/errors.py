@@ -24,6 +24,7 @@ from service.auth.users import UserError, UserExists
 from service.cases.lifecycle import IllegalTransition
 from service.cases.manager import CaseError
 from service.core.site import SiteConfigError
+from service.site_editor import UnknownItemError
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,11 @@ def _field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _summary(errors: list[dict[str, Any]]) -> str:
+    # Cross-field checks (the site's references) have no location but name the field in their message.
+    return "; ".join(f"{e['field']}: {e['msg']}" if e["field"] else e["msg"] for e in errors[:5])
+
+
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers)
 
@@ -68,18 +74,20 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _field_errors(exc.errors())
-        summary = "; ".join(f"{e['field'] or '(request)'}: {e['msg']}" for e in errors[:5])
-        return _json(422, error_body(422, summary, "validation_error", errors))
+        return _json(422, error_body(422, _summary(errors), "validation_error", errors))
 
     @app.exception_handler(ValidationError)
     async def _model_invalid(_: Request, exc: ValidationError) -> JSONResponse:
         errors = _field_errors(exc.errors(include_url=False))
-        summary = "; ".join(f"{e['field'] or '(top level)'}: {e['msg']}" for e in errors[:5])
-        return _json(422, error_body(422, summary, "validation_error", errors))
+        return _json(422, error_body(422, _summary(errors), "validation_error", errors))
 
     @app.exception_handler(IllegalTransition)
     async def _illegal(_: Request, exc: IllegalTransition) -> JSONResponse:
         return _json(409, error_body(409, str(exc), "illegal_transition"))
+
+    @app.exception_handler(UnknownItemError)
+    async def _unknown_item(_: Request, exc: UnknownItemError) -> JSONResponse:
+        return _json(404, error_body(404, str(exc)))
 
     @app.exception_handler(UserExists)
     async def _exists(_: Request, exc: UserExists) -> JSONResponse:

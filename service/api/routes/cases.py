@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Path, Query, UploadFile
+from pydantic import AwareDatetime
 
 from datasets.taxonomy import Violation
 from service.api.deps import AnyUser, CtxDep, SessionDep, Staff
@@ -86,17 +87,14 @@ def list_cases(
     unit: SlugList = [],  # noqa: B006
     camera: SlugList = [],  # noqa: B006
     place: SlugList = [],  # noqa: B006
-    since: Annotated[datetime | None, Query(description="first seen at or after (ISO 8601 with offset)")] = None,
-    until: Annotated[datetime | None, Query(description="first seen before")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="first seen at or after (ISO 8601 with offset)")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="first seen before")] = None,
     overdue: bool | None = None,
     needs_rework: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Page[CaseOut]:
     """Cases, newest first. Repeat a filter to match any of several values (``?state=filed&state=dispatched``)."""
-    for name, moment in (("since", since), ("until", until)):
-        if moment is not None and moment.tzinfo is None:
-            raise HTTPException(422, f"{name}: give a time zone offset, e.g. 2026-03-02T09:00:00+08:00")
     now = datetime.now(UTC)
     filters = queries.CaseFilter(
         states=state,
