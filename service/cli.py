@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from service.auth.commands import add_parsers as add_auth_parsers
 from service.core.config import REPO_ROOT, Settings
 from service.pipeline import PhotoResult, detect_sources
 from service.progress import Progress
@@ -231,6 +232,22 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if report.photos and report.failed == report.photos else 0
 
 
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    import uvicorn
+
+    from service.api.app import create_app
+    from service.auth.commands import no_user_hint
+
+    settings = Settings()
+    hint = no_user_hint(settings)
+    if hint:
+        out.write(f"{hint}\n")
+    out.write(f"GridWatch on http://{args.host}:{args.port}/ (API docs: http://{args.host}:{args.port}/docs)\n")
+    out.flush()
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
 DEFAULT_SYNTHETIC = 500
 DEFAULT_CONF = 0.25  # labels a model ships no threshold for
 
@@ -255,6 +272,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port between 1 and 65535, got {text}")
     return value
 
 
@@ -309,6 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--format", choices=("text", "jsonl"), default="text", help="output format (default text)")
     _add_progress_flag(sc)
     sc.set_defaults(func=cmd_scan)
+
+    serve = sub.add_parser("serve", help="run the service: REST API, web UI, camera streams and photo batches")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    serve.set_defaults(func=cmd_serve)
+    add_auth_parsers(sub)
 
     export = sub.add_parser("export", help="export Ultralytics .pt weights to ONNX (needs the [train] extra)")
     export.add_argument("weights", type=Path, help="Ultralytics detection checkpoint (.pt)")
