@@ -20,6 +20,7 @@ from service.store.db import Store, database_url, open_store
 from service.store.evidence import EvidenceStore
 from service.store.sites import sync_site
 from vision.detector import Detector
+from vision.ocr import PosterReader
 
 MODEL_VERSION_CHARS = 128  # the store's model_version column
 
@@ -47,6 +48,7 @@ class Context:
         self.settings, self.site, self.store, self.store_url = settings, site, store, store_url
         self.evidence = EvidenceStore(settings.data_dir / "evidence")
         self.manager = CaseManager(store, site, self.evidence)
+        self.ocr = PosterReader(threads=settings.threads)  # its models load on the first poster
         self._model = model or settings.model
         self._detector = detector
 

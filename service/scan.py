@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from datasets.taxonomy import Violation
 from service.cases.manager import IngestResult, Outcome
+from service.cases.phones import attach_phones
 from service.context import Context, model_version
 from service.evidence_render import Mark, sighting_evidence
 from service.pipeline import PhotoResult, detect_sources
@@ -29,6 +30,7 @@ from service.store.evidence import EvidenceInput, sha256_hex
 from vision.detector import Detector
 from vision.exif import read_exif
 from vision.imageio import decode_image
+from vision.ocr import Phone
 from vision.rules.events import ViolationEvent
 from vision.rules.photo import photo_violations
 from vision.zones import PolygonZone
@@ -250,10 +252,13 @@ def scan_photo(
     if fixed.camera_id is not None:  # a still from a camera: dedup by the camera's boxes, as for its stream
         events = [dataclasses.replace(e, camera_id=fixed.camera_id) for e in events]
     evidence: list[list[EvidenceInput]] = []
+    phones: list[list[Phone]] = []
     if events:
         image = decode_image(data)  # full size: the crop keeps every pixel of the thing
         marks = [Mark(e.bbox, f"{e.violation} {e.confidence:.2f}") for e in events]
         evidence = [sighting_evidence(data, image, marks, i, zones) for i in range(len(events))]
+        # The number on a small ad is what enforcement acts on: read it now, keep it with the sighting.
+        phones = [ctx.ocr.phones(image.pixels, [e.bbox]) if e.violation is Violation.FLYPOSTING else [] for e in events]
     photo = PhotoScan(
         result.path,
         taken_at=taken_at,
@@ -271,9 +276,13 @@ def scan_photo(
         sightings = tuple(Sighting(e, r.case.id, r.outcome) for e, r in zip(events, ingested, strict=True))
         return dataclasses.replace(photo, sightings=sightings)
 
-    hook = None if then is None else lambda session, ingested: then(session, with_sightings(ingested))
+    def record(session: Session, ingested: list[IngestResult]) -> None:
+        attach_phones(session, ingested, phones, taken_at)
+        if then is not None:
+            then(session, with_sightings(ingested))
+
     sightings = list(zip(events, evidence, strict=True))
-    return with_sightings(ctx.manager.ingest_source(sightings, model_version(ctx.detector), sha256_hex(data), hook))
+    return with_sightings(ctx.manager.ingest_source(sightings, model_version(ctx.detector), sha256_hex(data), record))
 
 
 def detect_kept(

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
         description="case store URL, e.g. postgresql+psycopg://user@host/db; default: SQLite at data_dir/gridwatch.db",
     )
     site: Path | None = Field(default=None, description="site configuration YAML; default: one unit, one grid")
+    keep_originals: bool = Field(
+        default=False,
+        description="let admins fetch original evidence files; everyone else only ever gets faces and plates blurred",
+    )
     admin_password: SecretStr | None = Field(
         default=None, description="password of the first admin, created at start-up when the store has no user"
     )

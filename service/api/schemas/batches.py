@@ -1,0 +1,75 @@
+"""Photo batches: progress, the cases they touched, per-photo outcomes and errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from service.api.schemas import Response
+
+
+class RejectedEntry(Response):
+    name: str
+    error: str
+
+
+class BatchCases(Response):
+    """Case ids per outcome of the batch's sightings."""
+
+    opened: list[int]
+    recurred: list[int]
+    updated: list[int]
+    duplicate: list[int]
+
+
+class BatchSummary(Response):
+    id: str
+    state: str
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    place_id: str | None
+    lat: float | None
+    lon: float | None
+    total: int
+    processed: int
+    failed: int
+    opened: int
+    recurred: int
+    updated: int
+    duplicate: int
+
+
+class ItemError(Response):
+    seq: int
+    name: str
+    error: str | None
+
+
+class Batch(BatchSummary):
+    """A batch with the entries refused at upload, the photos that failed and the cases it touched."""
+
+    rejected: list[RejectedEntry]
+    errors: list[ItemError]
+    cases: BatchCases
+
+
+class Sighting(Response):
+    case: int
+    outcome: str
+    violation: str
+
+
+class BatchItem(Response):
+    seq: int
+    name: str
+    size: int
+    sha256: str
+    state: str
+    error: str | None
+    taken_at: datetime | None
+    place_id: str | None
+    lat: float | None
+    lon: float | None
+    detections: int | None
+    sightings: list[Sighting]
+    processed_at: datetime | None

@@ -1,0 +1,110 @@
+"""The background worker that processes uploaded photo batches.
+
+One thread takes the oldest unfinished batch and runs its pending photos through detection, the photo rules
+and the case manager (:func:`service.scan.scan_photo`), a chunk at a time so decoding overlaps inference. Each
+photo's item is marked done in the transaction that ingests its sightings, so a crash (kill -9 included) loses
+nothing and repeats nothing: on start-up the worker finds the pending items and goes on. Database trouble is
+not a photo's fault: the worker logs it, waits and tries the same items again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from service.batches import store as batches
+from service.batches.ingest import batch_dir
+from service.context import Context
+from service.scan import Where, detect_kept, scan_photo
+from service.sources import Source
+from service.store.models import PhotoBatch, PhotoBatchItem
+from vision.imageio import read_bytes
+
+log = logging.getLogger(__name__)
+
+CHUNK = 16  # items read per query: bounded memory, and the pipeline stays full
+RETRY_S = 5.0
+
+
+class BatchWorker:
+    """Processes batches in a background thread; :meth:`wake` after an upload, :meth:`stop` at shutdown."""
+
+    def __init__(self, ctx: Context, *, idle_s: float = 2.0, workers: int = 2) -> None:
+        self.ctx = ctx
+        self.idle_s = idle_s
+        self.workers = workers
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="photo-batches", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the photo in hand and stop; pending photos stay pending for the next start."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.run_once()
+            except Exception:  # database or disk trouble: keep the items, try again later
+                log.exception("photo batch worker failed; retrying in %.0f s", RETRY_S)
+                self._stop.wait(RETRY_S)
+                continue
+            if not worked:
+                self._wake.wait(self.idle_s)
+                self._wake.clear()
+
+    def run_once(self) -> bool:
+        """Process every pending photo of every unfinished batch; returns whether there was anything to do."""
+        with self.ctx.store.session() as s:
+            ids = batches.batches_with_pending_items(s)
+        for batch_id in ids:
+            self.process(batch_id, stop=self._stop.is_set)
+            if self._stop.is_set():
+                break
+        return bool(ids)
+
+    def process(self, batch_id: str, stop: Callable[[], bool] = lambda: False) -> None:
+        """Process a batch's pending photos until none is left (or ``stop`` says so), then close it."""
+        ctx = self.ctx
+        folder = batch_dir(ctx.settings.data_dir, batch_id)
+        with ctx.store.session() as s:
+            batch = s.get_one(PhotoBatch, batch_id)
+            where = Where(None, batch.place_id, batch.lat, batch.lon)
+        while not stop():
+            with ctx.store.session() as s:
+                items = batches.pending_items(s, batch_id, CHUNK)
+            if not items:
+                break
+            self._chunk(items, folder, where, stop)
+        with ctx.store.transaction() as s:
+            batches.close_if_finished(s, batch_id, ctx.manager.clock())
+
+    def _chunk(self, items: list[PhotoBatchItem], folder: Path, where: Where, stop: Callable[[], bool]) -> None:
+        ctx = self.ctx
+        sources = [Source(item.name, read=partial(read_bytes, folder / item.stored)) for item in items]
+        photos = detect_kept(sources, ctx.detector, workers=self.workers)
+        for item, (result, data) in zip(items, photos, strict=False):
+            finish = partial(batches.finish_item, item_id=item.id, now=ctx.manager.clock())
+            try:
+                photo = scan_photo(ctx, result, data, where, then=finish)
+                error = photo.error
+            except (ValueError, OSError) as exc:  # refused by the case manager or the evidence folder
+                error = str(exc)
+            if error is not None:
+                with ctx.store.transaction() as s:
+                    batches.fail_item(s, item.id, error, ctx.manager.clock())
+            if stop():
+                return
