@@ -4,14 +4,16 @@ drift is not motion."""
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from vision.motion import GateReason, MotionGate, MotionSettings, thumbnail
 
 H, W = 72, 128
+Image = npt.NDArray[np.uint8]
 
 
-def scene(seed: int = 0) -> np.ndarray:
+def scene(seed: int = 0) -> Image:
     """A textured (72, 128, 3) BGR frame: smooth gradients plus mild noise, like a street at dusk."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:H, 0:W]
@@ -20,13 +22,13 @@ def scene(seed: int = 0) -> np.ndarray:
     return np.clip(frame, 0, 255).astype(np.uint8)
 
 
-def noisy(frame: np.ndarray, seed: int) -> np.ndarray:
+def noisy(frame: Image, seed: int) -> Image:
     """The same scene with fresh sensor noise (a static camera never sends identical frames)."""
     rng = np.random.default_rng(seed)
-    return np.clip(frame.astype(np.int16) + rng.integers(-3, 4, frame.shape), 0, 255).astype(np.uint8)
+    return np.asarray(np.clip(frame.astype(np.int16) + rng.integers(-3, 4, frame.shape), 0, 255), np.uint8)
 
 
-def with_box(frame: np.ndarray, x: int, y: int, size: int = 12, value: int = 230) -> np.ndarray:
+def with_box(frame: Image, x: int, y: int, size: int = 12, value: int = 230) -> Image:
     out = frame.copy()
     out[y : y + size, x : x + size] = value
     return out
@@ -97,7 +99,7 @@ def test_a_new_frame_size_starts_over() -> None:
 def test_thumbnail_is_grey_of_the_requested_size() -> None:
     thumb = thumbnail(scene(), (64, 36))
     assert thumb.shape == (36, 64) and thumb.dtype == np.float32
-    assert 0.0 <= float(thumb.min()) and float(thumb.max()) <= 255.0
+    assert float(thumb.min()) >= 0.0 and float(thumb.max()) <= 255.0
 
 
 @pytest.mark.parametrize(

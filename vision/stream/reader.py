@@ -207,6 +207,10 @@ class StreamReader:
         self._thread = threading.Thread(target=self._run, name=f"reader-{self.name}", daemon=True)
         self._thread.start()
 
+    def request_stop(self) -> None:
+        """Ask the thread to stop without waiting (stopping many readers: ask all, then :meth:`stop` each)."""
+        self._stop.set()
+
     def stop(self, timeout: float | None = None) -> bool:
         """Ask the thread to stop and wait for it; returns False if it is still inside a blocking open or read
         after ``timeout`` seconds (default: the open plus read timeouts, after which FFmpeg gives up)."""
