@@ -15,8 +15,21 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from service.api import errors
+from service.api.background import background
 from service.api.metrics import Metrics
-from service.api.routes import auth, cases, health, observations, reports, site
+from service.api.routes import (
+    auth,
+    batches,
+    cases,
+    evidence,
+    exports,
+    health,
+    observations,
+    phones,
+    reports,
+    site,
+    webhooks,
+)
 from service.auth.login import LoginLimits
 from service.auth.ratelimit import SlidingWindow
 from service.auth.users import ensure_first_admin
@@ -29,7 +42,18 @@ API_PREFIX = "/api/v1"
 SITE_FILE = "site.yaml"
 log = logging.getLogger(__name__)
 
-ROUTERS: list[APIRouter] = [auth.router, cases.router, observations.router, reports.router, site.router]
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    cases.router,
+    observations.router,
+    reports.router,
+    site.router,
+    batches.router,
+    evidence.router,
+    exports.router,
+    phones.router,
+    webhooks.router,
+]
 
 # Failed logins: per user name and client address, and per address across names (password spraying).
 LOGIN_FAILURES_PER_MINUTE = 5
@@ -73,7 +97,8 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
             app.state.site_editor = SiteEditor(ctx, site_file)
             app.state.model_status = status = ModelStatus()
             threading.Thread(target=status.load, args=(ctx,), name="model-load", daemon=True).start()
-            yield
+            with background(app, ctx):
+                yield
 
     app = FastAPI(
         title="GridWatch",

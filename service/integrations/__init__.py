@@ -1,0 +1,1 @@
+"""Integrations with other systems: signed webhooks on case events, table and dataset exports."""

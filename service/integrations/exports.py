@@ -1,0 +1,280 @@
+"""Exports: cases and KPIs as CSV or XLSX tables, operators' verdicts as a YOLO dataset for retraining.
+
+Tables are a header row and plain values. CSV is UTF-8 with a byte-order mark (Excel opens the Chinese names
+right) and cells that a spreadsheet would take for a formula (``=``, ``+``, ``-``, ``@``) are quoted with a
+leading apostrophe, in XLSX too: an exported note must never run as a formula on an officer's machine.
+
+The verdict dataset has one image per photo with a verdict (the privacy-safe rendition: heads and plates
+pixelated), a YOLO label file per image with the confirmed boxes (relabelled ones under their new label where
+that names one detector label), and nothing for rejected boxes, which makes their photos hard negatives.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from openpyxl import Workbook  # type: ignore[import-untyped]  # no stubs installed (types-openpyxl)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from datasets.taxonomy import EVENT_CODES, LABEL_NAMES, LABELS, Violation
+from service.cases.kpi import Kpi
+from service.cases.queries import CaseFilter, is_overdue, list_cases
+from service.store.models import (
+    Case,
+    CasePhone,
+    EvidenceKind,
+    EvidenceLink,
+    EvidenceRole,
+    Observation,
+    Verdict,
+    VerdictKind,
+)
+
+Cell = str | int | float | bool | datetime | None
+MAX_ROWS = 200_000
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A header and rows, ready to write."""
+
+    name: str
+    header: Sequence[str]
+    rows: Sequence[Sequence[Cell]]
+
+
+def _safe(value: Cell) -> Cell:
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return "'" + value
+    return value
+
+
+def to_csv(table: Table) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(table.header)
+    for row in table.rows:
+        writer.writerow(["" if v is None else v.isoformat() if isinstance(v, datetime) else _safe(v) for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def to_xlsx(table: Table) -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(table.name[:31])
+    sheet.append(list(table.header))
+    for row in table.rows:
+        # Excel has no time zones: datetimes are written as naive UTC, as the header says.
+        sheet.append([v.replace(tzinfo=None) if isinstance(v, datetime) else _safe(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+CASE_COLUMNS = (
+    "id",
+    "state",
+    "violation",
+    "event_code",
+    "event_name",
+    "label",
+    "confidence",
+    "grid_id",
+    "unit_id",
+    "camera_id",
+    "place_id",
+    "lat",
+    "lon",
+    "first_seen_utc",
+    "last_seen_utc",
+    "observations",
+    "created_at_utc",
+    "dispatched_at_utc",
+    "deadline_at_utc",
+    "closed_at_utc",
+    "overdue",
+    "rework_count",
+    "extension_count",
+    "previous_case_id",
+    "phones",
+)
+
+
+def cases_table(session: Session, f: CaseFilter) -> Table:
+    """The cases matching ``f`` (newest first, at most ``MAX_ROWS``), one row each."""
+    cases, _ = list_cases(session, f, limit=MAX_ROWS, offset=0)
+    phones: dict[int, set[str]] = {}
+    ids = [c.id for c in cases]
+    for start in range(0, len(ids), 1000):  # bounded IN lists
+        chunk = ids[start : start + 1000]
+        for case_id, number in session.execute(
+            select(CasePhone.case_id, CasePhone.number).where(CasePhone.case_id.in_(chunk))
+        ):
+            phones.setdefault(case_id, set()).add(number)
+    rows = [
+        (
+            c.id,
+            c.state,
+            c.violation,
+            c.event_code,
+            EVENT_CODES[Violation(c.violation)].name,
+            c.label,
+            round(c.confidence, 4),
+            c.grid_id,
+            c.unit_id,
+            c.camera_id,
+            c.place_id,
+            c.lat,
+            c.lon,
+            c.first_seen,
+            c.last_seen,
+            c.observation_count,
+            c.created_at,
+            c.dispatched_at,
+            c.deadline_at,
+            c.closed_at,
+            is_overdue(c, f.now),
+            c.rework_count,
+            c.extension_count,
+            c.previous_case_id,
+            " ".join(sorted(phones.get(c.id, ()))),
+        )
+        for c in cases
+    ]
+    return Table("cases", CASE_COLUMNS, rows)
+
+
+KPI_COLUMNS = (
+    "group",
+    "due",
+    "deferred",
+    "assessed",
+    "closed",
+    "closed_on_time",
+    "reworked",
+    "extended",
+    "recurrent",
+    "closure_rate",
+    "on_time_rate",
+    "rework_rate",
+    "extension_rate",
+    "recurrence_rate",
+    "mean_hours_to_dispatch",
+    "mean_hours_to_close",
+)
+
+
+def kpi_table(kpis: Sequence[Kpi]) -> Table:
+    def r(v: float | None) -> float | None:
+        return None if v is None else round(v, 4)
+
+    rows = [
+        (
+            k.key if k.key is not None else "all",
+            k.due,
+            k.deferred,
+            k.assessed,
+            k.closed,
+            k.closed_on_time,
+            k.reworked,
+            k.extended,
+            k.recurrent,
+            r(k.closure_rate),
+            r(k.on_time_rate),
+            r(k.rework_rate),
+            r(k.extension_rate),
+            r(k.recurrence_rate),
+            r(k.mean_hours_to_dispatch),
+            r(k.mean_hours_to_close),
+        )
+        for k in kpis
+    ]
+    return Table("kpis", KPI_COLUMNS, rows)
+
+
+# A relabel names a violation; it becomes a box label only where exactly one detector label raises it.
+_LABEL_OF: dict[str, str] = {
+    str(v): names[0] for v in Violation if len(names := [item.name for item in LABELS if v in item.violations]) == 1
+}
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """The latest verdict on one observation's box."""
+
+    sha256: str
+    bbox: list[Any]
+    label: str | None  # None: rejected (or relabelled to something no single label names)
+    case_id: int
+    verdict: str
+
+
+def _judged(session: Session, grids_visible: frozenset[str] | None) -> list[_Judged]:
+    latest: dict[int, Verdict] = {}
+    for verdict in session.scalars(select(Verdict).order_by(Verdict.at, Verdict.id)):
+        latest[verdict.case_id] = verdict
+    out = []
+    for case_id, verdict in sorted(latest.items()):
+        case = session.get_one(Case, case_id)
+        if grids_visible is not None and case.grid_id not in grids_visible:
+            continue
+        rows = session.execute(
+            select(Observation.bbox, Observation.label, EvidenceLink.sha256)
+            .join(EvidenceLink, EvidenceLink.observation_id == Observation.id)
+            .where(Observation.case_id == case_id)
+            .where(EvidenceLink.kind == EvidenceKind.ORIGINAL, EvidenceLink.role == EvidenceRole.SIGHTING)
+            .order_by(Observation.id)
+        )
+        for bbox, label, sha256 in rows:
+            if verdict.verdict == VerdictKind.CONFIRM:
+                name: str | None = label
+            elif verdict.verdict == VerdictKind.RELABEL:
+                name = _LABEL_OF.get(verdict.violation or "")
+            else:
+                name = None
+            out.append(_Judged(sha256, list(bbox), name, case_id, verdict.verdict))
+    return out
+
+
+def verdicts_dataset(
+    session: Session,
+    render: Callable[[str], bytes],
+    *,
+    grids_visible: frozenset[str] | None = None,
+) -> bytes:
+    """A zip of ``images/train/<sha256>.jpg``, ``labels/train/<sha256>.txt``, ``data.yaml`` (the 12 labels) and
+    ``verdicts.csv`` (image, case, verdict, label). ``render(sha256)`` gives the privacy-safe JPEG."""
+    judged = _judged(session, grids_visible)
+    by_image: dict[str, list[_Judged]] = {}
+    for item in judged:
+        by_image.setdefault(item.sha256, []).append(item)
+    buf = io.BytesIO()
+    manifest = io.StringIO()
+    writer = csv.writer(manifest)
+    writer.writerow(["image", "case", "verdict", "label", "x1", "y1", "x2", "y2"])
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for sha256, items in sorted(by_image.items()):
+            lines = []
+            for item in items:
+                x1, y1, x2, y2 = (float(v) for v in item.bbox)
+                writer.writerow([f"{sha256}.jpg", item.case_id, item.verdict, item.label or "", x1, y1, x2, y2])
+                if item.label in LABEL_NAMES:
+                    cls = LABEL_NAMES.index(item.label)
+                    lines.append(f"{cls} {(x1 + x2) / 2:.6f} {(y1 + y2) / 2:.6f} {x2 - x1:.6f} {y2 - y1:.6f}")
+            zf.writestr(f"images/train/{sha256}.jpg", render(sha256), compress_type=zipfile.ZIP_STORED)
+            zf.writestr(f"labels/train/{sha256}.txt", "".join(f"{line}\n" for line in sorted(set(lines))))
+        names = "\n".join(f"  {i}: {name}" for i, name in enumerate(LABEL_NAMES))
+        zf.writestr(
+            "data.yaml",
+            f"# GridWatch operator verdicts (confirmed boxes labelled; rejected ones left out)\npath: .\n"
+            f"train: images/train\nval: images/train\nnc: {len(LABEL_NAMES)}\nnames:\n{names}\n",
+        )
+        zf.writestr("verdicts.csv", manifest.getvalue())
+    return buf.getvalue()
