@@ -228,7 +228,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
         finally:
             if bar:
                 bar[0].close()
-        notes.write(f"{report.summary()}\nstore: {ctx.store_location}\nevidence: {ctx.evidence.root}\n")
+        notes.write(f"{report.summary()}\nstore: {ctx.store_location}\nevidence: {ctx.evidence.location}\n")
     return 1 if report.photos and report.failed == report.photos else 0
 
 

@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 from service.cases.manager import CaseManager
 from service.core.config import Settings
 from service.core.site import SiteConfig, default_site, load_site
-from service.store.db import Store, database_url, open_store
-from service.store.evidence import EvidenceStore
+from service.store.blobs import open_blob_store
+from service.store.db import PoolSettings, Store, database_url, open_store
 from service.store.sites import sync_site
 from vision.detector import Detector
 from vision.ocr import PosterReader
@@ -46,7 +46,7 @@ class Context:
         detector: Detector | None = None,
     ) -> None:
         self.settings, self.site, self.store, self.store_url = settings, site, store, store_url
-        self.evidence = EvidenceStore(settings.data_dir / "evidence")
+        self.evidence = open_blob_store(settings)
         self.manager = CaseManager(store, site, self.evidence)
         self.ocr = PosterReader(threads=settings.threads)  # its models load on the first poster
         self._model = model or settings.model
@@ -90,7 +90,14 @@ def open_context(
     site_path = site or settings.site
     cfg = load_site(site_path) if site_path else default_site()
     url = database_url(settings.data_dir, settings.database_url)
-    store = open_store(url)
+    pool = PoolSettings(
+        size=settings.db_pool_size,
+        overflow=settings.db_max_overflow,
+        timeout_s=settings.db_pool_timeout,
+        recycle_s=settings.db_pool_recycle,
+        pre_ping=settings.db_pool_pre_ping,
+    )
+    store = open_store(url, pool=pool)
     try:
         with store.transaction() as session:
             sync_site(session, cfg)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -125,7 +126,7 @@ def test_evidence_is_linked_per_observation_and_stored_once(manager: CaseManager
         [(first.observation_id, "original", "sighting"), (first.observation_id, "crop", "sighting")]
     )
     assert second.case.id == first.case.id
-    assert len(list((manager.evidence.root).rglob("*.jpg"))) == 2
+    assert len(list(Path(manager.evidence.location).rglob("*.jpg"))) == 2
 
 
 def test_unknown_camera_or_place_is_refused(manager: CaseManager) -> None:

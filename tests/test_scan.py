@@ -126,7 +126,7 @@ def test_place_zones_open_parking_cases_with_evidence(ctx: Context) -> None:
         # a photo's original is linked to a case once, however many of the case's sightings it shows
         assert (obs.case_id, obs.source_sha256, "original") in {(k.case_id, k.sha256, k.kind) for k in links}
     for link in links:  # content-addressed: the file is named by the hash of what it holds
-        (path,) = ctx.evidence.root.glob(f"{link.sha256[:2]}/{link.sha256[2:4]}/{link.sha256}.*")
+        (path,) = Path(ctx.evidence.location).glob(f"{link.sha256[:2]}/{link.sha256[2:4]}/{link.sha256}.*")
         assert sha256(path.read_bytes()) == link.sha256
         if link.kind == "original":
             assert path.read_bytes() == originals[link.sha256].read_bytes()
@@ -135,7 +135,7 @@ def test_place_zones_open_parking_cases_with_evidence(ctx: Context) -> None:
 def test_rescanning_the_same_photos_opens_no_case(ctx: Context, tmp_path: Path) -> None:
     first = scan([SAMPLES], ctx, place=PLACE)
     before = (count(ctx, Case), count(ctx, Observation), count(ctx, EvidenceLink))
-    files = sorted(ctx.evidence.root.rglob("*.*"))
+    files = sorted(Path(ctx.evidence.location).rglob("*.*"))
     assert first.violations > 0
 
     again = scan([SAMPLES], ctx, place=PLACE)
@@ -149,7 +149,7 @@ def test_rescanning_the_same_photos_opens_no_case(ctx: Context, tmp_path: Path) 
     assert (zipped.photos, zipped.failed) == (len(PHOTOS), 0)
     assert zipped.outcomes == {Outcome.DUPLICATE: first.violations}
     assert (count(ctx, Case), count(ctx, Observation), count(ctx, EvidenceLink)) == before
-    assert sorted(ctx.evidence.root.rglob("*.*")) == files
+    assert sorted(Path(ctx.evidence.location).rglob("*.*")) == files
 
 
 def test_a_corrupt_file_fails_alone(ctx: Context, tmp_path: Path) -> None:

@@ -144,8 +144,9 @@ def test_evidence_is_content_addressed_atomic_and_stored_once(store: Store, tmp_
     first = files.put(data, "JPG")
     second = files.put(data, "jpg")
     assert first == second
-    assert first.path == tmp_path / "evidence" / digest[:2] / digest[2:4] / f"{digest}.jpg"
-    assert first.path.read_bytes() == data and files.read(digest, "jpg") == data and first.size == len(data)
+    assert first.key == f"{digest[:2]}/{digest[2:4]}/{digest}.jpg"
+    path = tmp_path / "evidence" / first.key
+    assert path.read_bytes() == data and files.read(digest, "jpg") == data and first.size == len(data)
     assert [p.name for p in (tmp_path / "evidence").rglob("*") if p.is_file()] == [f"{digest}.jpg"]
     with store.transaction() as session:
         record_evidence(session, first, T0)

@@ -32,8 +32,9 @@ from datasets.taxonomy import EVENT_CODES, Violation
 from service.cases.lifecycle import IN_UNIT_HANDS, OPEN, Action, CaseState, next_state
 from service.core.calendar import add_working_time
 from service.core.site import SiteConfig, haversine_m
+from service.store.blobs import BlobStore
 from service.store.db import Store
-from service.store.evidence import EvidenceInput, EvidenceStore, StoredEvidence, record_evidence
+from service.store.evidence import EvidenceInput, StoredEvidence, record_evidence
 from service.store.models import (
     Camera,
     Case,
@@ -125,7 +126,7 @@ class CaseManager:
         self,
         store: Store,
         site: SiteConfig,
-        evidence: EvidenceStore,
+        evidence: BlobStore,
         *,
         match: MatchSettings | None = None,
         clock: Callable[[], datetime] = _utcnow,
@@ -157,7 +158,8 @@ class CaseManager:
         # Files before rows: a row never names a missing file.
         stored = [self._put(evidence) for _, evidence in sightings]
         now = self.clock()
-        with self.store.transaction() as s:
+
+        def work(s: Session) -> list[IngestResult]:
             for violation in sorted({event.violation for event, _ in sightings}):  # one order: no lock cycles
                 self.store.lock(s, f"ingest:{violation}")
             results = [
@@ -167,6 +169,10 @@ class CaseManager:
             if then is not None:
                 then(s, results)
             return results
+
+        # A concurrent writer that got there first (the observation fingerprint, or the one open case of a place)
+        # makes the database refuse this transaction; the retry then finds its rows: duplicate or update.
+        return self.store.write(work)
 
     def _ingest(
         self,
@@ -305,6 +311,7 @@ class CaseManager:
             if violation is not None:
                 if case.state not in (CaseState.PENDING_REVIEW, CaseState.FILED):
                     raise CaseError(f"case {case_id} is {case.state}: relabel only before dispatch")
+                self._refuse_duplicate_open(s, case, violation)
                 case.violation, case.event_code = violation, EVENT_CODES[violation].code
             row = Verdict(case_id=case_id, at=at, actor=actor, verdict=verdict, violation=violation, note=note)
             s.add(row)
@@ -363,6 +370,24 @@ class CaseManager:
 
     def _deadline(self, case: Case, start: datetime) -> datetime:
         return add_working_time(start, self.site.deadlines[Violation(case.violation)], self.site.calendar)
+
+    def _refuse_duplicate_open(self, s: Session, case: Case, violation: Violation) -> None:
+        """A relabel may not make a second open case of one violation at a place (the schema's unique index)."""
+        if case.camera_id is not None or case.place_id is None:
+            return
+        other = s.scalar(
+            select(Case.id).where(
+                Case.violation == violation,
+                Case.place_id == case.place_id,
+                Case.camera_id.is_(None),
+                Case.state.in_(OPEN),
+                Case.id != case.id,
+            )
+        )
+        if other is not None:
+            raise CaseError(
+                f"case {other} is already open for {violation} at {case.place_id}: reject case {case.id} instead"
+            )
 
     def _get(self, s: Session, case_id: int, *, lock: bool) -> Case:
         query = select(Case).where(Case.id == case_id)

@@ -35,3 +35,16 @@ class Settings(BaseSettings):
     )
     session_hours: float = Field(default=12.0, gt=0.0, le=24.0 * 30, description="lifetime of a login session")
     cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")
+    # PostgreSQL connection pool, per process (CLI, API worker, Ray actor); SQLite ignores these.
+    db_pool_size: int = Field(default=5, ge=1, le=500, description="connections each process keeps open")
+    db_max_overflow: int = Field(default=10, ge=0, le=500, description="extra connections a busy process may open")
+    db_pool_timeout: float = Field(default=30.0, gt=0.0, le=600.0, description="seconds to wait for a free connection")
+    db_pool_recycle: int = Field(default=1800, ge=60, le=86_400, description="seconds before a connection is renewed")
+    db_pool_pre_ping: bool = Field(default=True, description="test a pooled connection before use")
+    # Evidence in S3-compatible object storage instead of data_dir/evidence when a bucket is named.
+    s3_bucket: str | None = Field(default=None, min_length=3, max_length=63, description="evidence bucket")
+    s3_prefix: str = Field(default="evidence/", max_length=200, description="key prefix of evidence objects")
+    s3_endpoint: str | None = Field(default=None, description="endpoint URL (MinIO, Ceph...); default: AWS")
+    s3_region: str | None = Field(default=None, description="region of the bucket")
+    s3_access_key: str | None = Field(default=None, description="access key id; default: the AWS credential chain")
+    s3_secret_key: SecretStr | None = Field(default=None, description="secret access key")

@@ -3,22 +3,48 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Execution option asking SQLite for a write transaction from the start (BEGIN IMMEDIATE).
 _WRITE_OPTION = "gridwatch_write"
+_UNIQUE_VIOLATION = "23505"  # PostgreSQL SQLSTATE
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """Connection pool of a server database (SQLite keeps SQLAlchemy's defaults).
+
+    Every process (CLI, API worker, Ray actor) has its own pool, so the server sees up to
+    ``processes * (size + overflow)`` connections: size it against PostgreSQL's ``max_connections``.
+    """
+
+    size: int = 5
+    overflow: int = 10
+    timeout_s: float = 30.0
+    recycle_s: int = 1800  # reconnect before a proxy or firewall drops an idle connection
+    pre_ping: bool = True  # test a pooled connection before use: survives a database restart
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """Whether a unique constraint or index refused the statement (not a foreign key or check)."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == _UNIQUE_VIOLATION:
+        return True
+    return getattr(orig, "sqlite_errorname", None) in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
 
 
 def database_url(data_dir: Path, url: str | None) -> str:
@@ -88,11 +114,29 @@ class Store:
             session.connection(execution_options={_WRITE_OPTION: True})
             yield session
 
+    def write(self, work: Callable[[Session], T], *, attempts: int = 5) -> T:
+        """Run ``work`` in a write transaction, from the start again when a unique constraint refused it.
+
+        The constraints decide races between workers: the loser's whole transaction rolls back, and its next
+        attempt reads what the winner committed (the same sighting: a duplicate; the same open case: an update).
+        ``work`` must touch nothing outside the session, as it may run more than once.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as session:
+                    return work(session)
+            except IntegrityError as exc:
+                if attempt == attempts or not is_unique_violation(exc):
+                    raise
+        raise ValueError(f"attempts must be at least 1, not {attempts}")
+
     def lock(self, session: Session, key: str) -> None:
         """Serialise writers on ``key`` until the end of the transaction.
 
         SQLite write transactions are already serialised (BEGIN IMMEDIATE); PostgreSQL takes a
-        transaction-scoped advisory lock, so two workers cannot both decide to open the same case.
+        transaction-scoped advisory lock, so writers of one violation queue instead of racing. The
+        guarantee is the schema's unique indexes with :meth:`write`'s retry; the lock saves the retries
+        and covers what no index can express (matching by camera box or by distance).
         """
         if self.is_sqlite:
             return
@@ -103,8 +147,11 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str, *, migrate: bool = True, echo: bool = False) -> Store:
-    """Open the store at ``url`` (creating a SQLite file's folder) and upgrade it to the latest schema."""
+def open_store(url: str, *, migrate: bool = True, echo: bool = False, pool: PoolSettings | None = None) -> Store:
+    """Open the store at ``url`` (creating a SQLite file's folder) and upgrade it to the latest schema.
+
+    ``pool`` sizes the connection pool of a server database (default :class:`PoolSettings`).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -112,7 +159,16 @@ def open_store(url: str, *, migrate: bool = True, echo: bool = False) -> Store:
         engine = create_engine(url, echo=echo)
         _configure_sqlite(engine)
     else:
-        engine = create_engine(url, echo=echo, pool_pre_ping=True)
+        pool = pool or PoolSettings()
+        engine = create_engine(
+            url,
+            echo=echo,
+            pool_size=pool.size,
+            max_overflow=pool.overflow,
+            pool_timeout=pool.timeout_s,
+            pool_recycle=pool.recycle_s,
+            pool_pre_ping=pool.pre_ping,
+        )
     if migrate:
         upgrade(engine)
     return Store(engine, sessionmaker(engine, expire_on_commit=False))

@@ -1,4 +1,7 @@
-"""Content-addressed evidence files: ``<root>/ab/cd/<sha256>.<ext>``, written atomically, stored once."""
+"""Content-addressed evidence files: ``<root>/ab/cd/<sha256>.<ext>``, written atomically, stored once.
+
+This is the local-disk backend of :class:`service.store.blobs.BlobStore`; object storage uses the same keys.
+"""
 
 from __future__ import annotations
 
@@ -31,16 +34,25 @@ class EvidenceInput:
 
 @dataclass(frozen=True)
 class StoredEvidence:
-    """A picture on disk."""
+    """A stored picture and its key in the evidence store (``ab/cd/<sha256>.<ext>``)."""
 
     sha256: str
     ext: str
     size: int
-    path: Path
+    key: str
 
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def evidence_key(sha256: str, ext: str) -> str:
+    """``ab/cd/<sha256>.<ext>``; validates both parts (they become a path or an object key)."""
+    if not _SHA256.fullmatch(sha256):
+        raise ValueError(f"not a lowercase hex sha256: {sha256!r}")
+    if not _EXT.fullmatch(ext):
+        raise ValueError(f"bad evidence extension {ext!r}: 1-8 lowercase letters or digits")
+    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}.{ext}"
 
 
 class EvidenceStore:
@@ -49,13 +61,13 @@ class EvidenceStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
     def path_for(self, sha256: str, ext: str) -> Path:
         """Where the file with this content hash lives; validates both parts (they become a path)."""
-        if not _SHA256.fullmatch(sha256):
-            raise ValueError(f"not a lowercase hex sha256: {sha256!r}")
-        if not _EXT.fullmatch(ext):
-            raise ValueError(f"bad evidence extension {ext!r}: 1-8 lowercase letters or digits")
-        return self.root / sha256[:2] / sha256[2:4] / f"{sha256}.{ext}"
+        return self.root / evidence_key(sha256, ext)
 
     def put(self, data: bytes, ext: str) -> StoredEvidence:
         """Store ``data`` under its content hash unless that file is already there."""
@@ -75,7 +87,7 @@ class EvidenceStore:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-        return StoredEvidence(digest, ext.lower(), len(data), path)
+        return StoredEvidence(digest, ext.lower(), len(data), evidence_key(digest, ext.lower()))
 
     def read(self, sha256: str, ext: str) -> bytes:
         return self.path_for(sha256, ext).read_bytes()

@@ -24,11 +24,12 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from datasets.taxonomy import Violation
-from service.cases.lifecycle import CaseState
+from service.cases.lifecycle import TERMINAL, CaseState
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -75,6 +76,11 @@ class VerdictKind(StrEnum):
 
 def _in(column: str, values: type[StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+# The rows of the open-case-per-place unique index (migration 0004 spells out the same predicate).
+_TERMINAL_SQL = ", ".join(repr(s.value) for s in sorted(TERMINAL))
+OPEN_PLACE_CASE = f"camera_id IS NULL AND place_id IS NOT NULL AND state NOT IN ({_TERMINAL_SQL})"
 
 
 NAMING = {
@@ -182,6 +188,16 @@ class Case(Base):
         CheckConstraint(_in("violation", Violation), name="violation"),
         Index("ix_cases_violation_state", "violation", "state"),
         Index("ix_cases_camera_id_violation", "camera_id", "violation"),
+        # At most one open case per violation at a place, for sightings not told apart by a camera's boxes:
+        # two workers that both found no open case cannot both open one (the loser retries and updates it).
+        Index(
+            "uq_cases_open_place",
+            "violation",
+            "place_id",
+            unique=True,
+            postgresql_where=text(OPEN_PLACE_CASE),
+            sqlite_where=text(OPEN_PLACE_CASE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
