@@ -1,0 +1,99 @@
+"""The API over a real store on each backend: an app per test module and backend (fresh SQLite file, or a
+throwaway PostgreSQL database), users of every role, and helpers for tokens and cases.
+
+Test modules list this module (and ``tests.db_fixtures``) in ``pytest_plugins``. PYTEST_DONT_REWRITE: see
+``tests.db_fixtures``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from datasets.taxonomy import Violation
+from service.api.app import create_app
+from service.auth import tokens
+from service.auth.principal import Scope
+from service.auth.users import create_user, get_user
+from service.context import Context
+from service.core.config import Settings
+from service.core.site import dump_site
+from service.store.models import Role
+from tests.db_fixtures import BACKENDS, SITE, T0, picture, sighting, throwaway_pg_database
+from vision.detector import Detector
+
+PASSWORD = "s3cret-passw0rd"
+# Principals of the access tests: one user per role, a unit handler of each community, an ingest token.
+USERS = {
+    "admin": (Role.ADMIN, []),
+    "operator": (Role.OPERATOR, []),
+    "viewer": (Role.VIEWER, []),
+    "handler_east": (Role.UNIT_HANDLER, ["g-east"]),
+    "handler_west": (Role.UNIT_HANDLER, ["g-west"]),
+}
+
+
+@dataclass
+class Api:
+    """A started app and its client; ``as_(name)`` gives headers of a fresh session token of that user."""
+
+    app: FastAPI
+    client: TestClient
+    site_file: Path
+
+    @property
+    def ctx(self) -> Context:
+        ctx: Context = self.app.state.ctx
+        return ctx
+
+    def token(self, name: str, lifetime: timedelta = timedelta(hours=1)) -> str:
+        with self.ctx.store.transaction() as session:
+            user = get_user(session, name)
+            assert user is not None
+            return tokens.issue_session(session, user, lifetime).value
+
+    def as_(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(name)}"}
+
+    def ingest_token(self, lifetime: timedelta = timedelta(days=1)) -> str:
+        with self.ctx.store.transaction() as session:
+            return tokens.create_api_token(session, "camera-box", [Scope.INGEST], lifetime, "test").value
+
+    def open_case(self, camera: str = "cam-1", tag: str = "a", violation: Violation = Violation.EXPOSED_GARBAGE) -> int:
+        """A new case from a sighting on ``camera`` (cam-1 is in g-east, cam-2 in g-west)."""
+        bbox = (0.1, 0.1, 0.3, 0.3) if tag == "a" else (0.5 + 0.01 * len(tag), 0.5, 0.7, 0.7)
+        result = self.ctx.manager.ingest(
+            sighting(violation, camera_id=camera, bbox=bbox, at=T0), [picture(tag)], "m1", f"sha-{camera}-{tag}"
+        )
+        return result.case.id
+
+
+def start_api(tmp: Path, url: str, detector: Detector) -> Iterator[Api]:
+    site_file = tmp / "site.yaml"
+    dump_site(SITE, site_file)
+    settings = Settings(data_dir=tmp / "data", database_url=url, site=site_file, model=detector.path)
+    app = create_app(settings, detector=detector)
+    with TestClient(app) as client:
+        api = Api(app, client, site_file)
+        with api.ctx.store.transaction() as session:
+            for name, (role, grids) in USERS.items():
+                if get_user(session, name) is None:
+                    create_user(session, name, role, PASSWORD, grids)
+        yield api
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, detector: Detector) -> Iterator[Api]:
+    """One app per module and backend, shared by the module's tests (each test makes its own cases)."""
+    tmp = tmp_path_factory.mktemp(f"api-{request.param}")
+    if request.param == "sqlite":
+        yield from start_api(tmp, f"sqlite:///{tmp / 'gridwatch.db'}", detector)
+        return
+    with throwaway_pg_database() as url:
+        yield from start_api(tmp, url, detector)
