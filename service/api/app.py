@@ -36,6 +36,7 @@ from service.auth.users import ensure_first_admin
 from service.context import Context, open_context
 from service.core.config import Settings
 from service.site_editor import SiteEditor
+from service.ui import pages as ui_pages
 from vision.detector import Detector
 
 API_PREFIX = "/api/v1"
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
     errors.install(app)
     _count_requests(app)
     app.include_router(health.router)
+    app.include_router(ui_pages.router)  # the operator web UI at /
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     return app

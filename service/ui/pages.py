@@ -1,0 +1,339 @@
+"""The operator web UI: server-rendered pages at ``/`` (Jinja2 templates, a little vanilla JavaScript).
+
+Pages only read. Every change an operator makes (a verdict, a case action, the handling photo, camera zones, signing
+in and out) is sent by the page's script to the REST API under ``/api/v1``, so the access rules, the lifecycle and
+the audit log apply exactly as for any other client. Pages authenticate with the same session cookie and
+dependency as the API; a visitor without a valid session is sent to the login page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from datasets.taxonomy import Violation
+from service.api.deps import CtxDep, SessionDep, optional_principal
+from service.auth.policy import REVIEWERS, actions_for
+from service.auth.principal import Principal
+from service.cases import queries as case_queries
+from service.cases.kpi import kpis, weekly_grid_ranking
+from service.cases.lifecycle import CaseState
+from service.store.models import Role
+from service.ui import charts, i18n
+from service.ui import queries as ui_queries
+from service.ui.i18n import LANG_COOKIE, Lang
+from vision.zones import ZoneKind
+
+HERE = Path(__file__).resolve().parent
+STATIC = {p.name: p for p in (HERE / "static").iterdir() if p.is_file()}  # a fixed list: no path from the URL
+_MEDIA = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+ZONE_KINDS: tuple[str, ...] = ZoneKind.__args__  # type: ignore[attr-defined]  # the Literal's values
+PER_PAGE = 25
+REVIEW_BATCH = 50
+DASHBOARD_WEEKS = 8
+
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking, in which language, and the site's time zone for showing times."""
+
+    principal: Principal
+    lang: Lang
+    tz: ZoneInfo
+
+    @property
+    def reviews(self) -> bool:
+        return self.principal.role in REVIEWERS
+
+
+def _lang(request: Request) -> Lang:
+    return i18n.choose_lang(
+        request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
+    )
+
+
+def _login_redirect(request: Request) -> HTTPException:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return HTTPException(303, "sign in first", headers={"Location": f"/login?next={quote(target)}"})
+
+
+def viewer(request: Request, ctx: CtxDep) -> Viewer:
+    """The signed-in user of a page; anyone else (no cookie, an expired session, an API token) goes to login."""
+    try:
+        principal = optional_principal(request, ctx)
+    except HTTPException:
+        principal = None  # an expired or revoked session: sign in again rather than see an error
+    if principal is None or principal.role is None:
+        raise _login_redirect(request)
+    return Viewer(principal, _lang(request), ctx.site.calendar.tz)
+
+
+ViewerDep = Annotated[Viewer, Depends(viewer)]
+
+
+def _local(tz: ZoneInfo, moment: datetime | None) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _render(request: Request, template: str, lang: Lang, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """A page with the helpers every template uses; a ``?lang=`` choice is remembered in a cookie."""
+    other: Lang = "en" if lang == "zh" else "zh"
+    helpers: dict[str, Callable[..., str]] = {
+        "t": partial(i18n.t, lang),
+        "vname": partial(i18n.violation_name, lang),
+        "sname": partial(i18n.state_name, lang),
+        "aname": partial(i18n.action_name, lang),
+    }
+    switch_url = str(request.url.include_query_params(lang=other))
+    base = {"lang": lang, "switch_url": switch_url, "violations": list(Violation)}
+    response = templates.TemplateResponse(request, template, base | helpers | context, status_code=status)
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def _page(request: Request, who: Viewer, template: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """:func:`_render` for a signed-in user: adds the user, the time formatter and the navigation."""
+    extra = {"user": who.principal, "reviews": who.reviews, "local": partial(_local, who.tz), "path": request.url.path}
+    return _render(request, template, who.lang, context | extra, status)
+
+
+def _not_found(request: Request, who: Viewer, what: str) -> HTMLResponse:
+    return _page(request, who, "error.html", {"status": 404, "message": what}, status=404)
+
+
+# ---- sign in ---------------------------------------------------------------------------------------------
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a local path: a login link must not send the user to another site."""
+    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+        return "/"
+    return target
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next_url: Annotated[str | None, Query(alias="next")] = None) -> HTMLResponse:
+    """The sign-in form; its script posts to ``/api/v1/auth/login``, which sets the session cookie."""
+    return _render(request, "login.html", _lang(request), {"next": _safe_next(next_url)})
+
+
+@router.get("/")
+def home(who: ViewerDep) -> RedirectResponse:
+    return RedirectResponse("/review" if who.reviews else "/cases", status_code=303)
+
+
+@router.get("/static/{name}")
+def static(name: str) -> FileResponse:
+    path = STATIC.get(name)
+    if path is None:
+        raise HTTPException(404, f"no static file {name!r}")
+    return FileResponse(path, media_type=_MEDIA.get(path.suffix), headers={"Cache-Control": "no-cache"})
+
+
+# ---- review queue ---------------------------------------------------------------------------------------
+
+
+@router.get("/review", response_class=HTMLResponse, response_model=None)
+def review(request: Request, who: ViewerDep, session: SessionDep) -> Response:
+    """Cases waiting for review, newest first, each with the picture of its latest sighting and its box."""
+    if not who.reviews:
+        return RedirectResponse("/cases", status_code=303)
+    filters = case_queries.CaseFilter(states=[CaseState.PENDING_REVIEW], grids_visible=who.principal.grids)
+    rows, total = case_queries.list_cases(session, filters, limit=REVIEW_BATCH, offset=0)
+    pictures = ui_queries.case_pictures(session, [c.id for c in rows])
+    items = [(c, ui_queries.latest_sighting(pictures.get(c.id, []))) for c in rows]
+    return _page(request, who, "review.html", {"items": items, "total": total})
+
+
+# ---- cases ----------------------------------------------------------------------------------------------
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None  # a hand-edited URL: ignore the filter rather than fail the page
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def case_list(
+    request: Request,
+    who: ViewerDep,
+    session: SessionDep,
+    state: CaseState | None = None,
+    violation: Violation | None = None,
+    grid: str | None = None,
+    unit: str | None = None,
+    camera: str | None = None,
+    date_from: Annotated[str | None, Query(alias="from")] = None,
+    date_to: Annotated[str | None, Query(alias="to")] = None,
+    overdue: bool = False,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> HTMLResponse:
+    """Cases with filters (state, type, grid, unit, camera, first-seen dates, overdue), newest first."""
+    start, end = _day(date_from), _day(date_to)
+    now = datetime.now(UTC)
+    filters = case_queries.CaseFilter(
+        states=[state] if state else [],
+        violations=[violation] if violation else [],
+        grid_ids=[grid] if grid else [],
+        unit_ids=[unit] if unit else [],
+        camera_ids=[camera] if camera else [],
+        since=datetime.combine(start, time(), who.tz) if start else None,
+        until=datetime.combine(end + timedelta(days=1), time(), who.tz) if end else None,
+        overdue=True if overdue else None,
+        grids_visible=who.principal.grids,
+        now=now,
+    )
+    rows, total = case_queries.list_cases(session, filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    pages = max(1, -(-total // PER_PAGE))
+    chosen = {
+        "state": state or "",
+        "violation": violation or "",
+        "grid": grid or "",
+        "unit": unit or "",
+        "camera": camera or "",
+        "from": start.isoformat() if start else "",
+        "to": end.isoformat() if end else "",
+        "overdue": overdue,
+    }
+    query = {k: v for k, v in chosen.items() if v}
+
+    def page_url(number: int) -> str:
+        return str(request.url.replace_query_params(**query, page=number))
+
+    context = {
+        "rows": [(c, case_queries.is_overdue(c, now)) for c in rows],
+        "total": total,
+        "page": min(page, pages),
+        "pages": pages,
+        "page_url": page_url,
+        "chosen": chosen,
+        "states": list(CaseState),
+        "options": ui_queries.site_options(session),
+    }
+    return _page(request, who, "cases.html", context)
+
+
+def _utc_offset(tz: ZoneInfo) -> str:
+    """The zone's offset now, ``+08:00``: the extend form's local deadline is sent with it."""
+    offset = datetime.now(tz).utcoffset() or timedelta()
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_detail(request: Request, case_id: int, who: ViewerDep, session: SessionDep) -> HTMLResponse:
+    """A case: its facts, evidence (sightings, before/after, handling photos), timeline and allowed actions."""
+    case = case_queries.get_case(session, case_id)
+    if case is None or not who.principal.sees_grid(case.grid_id):
+        return _not_found(request, who, f"{i18n.t(who.lang, 'case')} #{case_id}")
+    pictures = ui_queries.case_pictures(session, [case.id]).get(case.id, [])
+    context = {
+        "case": case,
+        "overdue": case_queries.is_overdue(case, datetime.now(UTC)),
+        "sighting": ui_queries.latest_sighting(pictures),
+        "pictures": pictures,
+        "events": case_queries.case_events(session, case.id),
+        "verdicts": case_queries.case_verdicts(session, case.id),
+        "actions": actions_for(who.principal.role, CaseState(case.state)),
+        "relabel": who.reviews and case.state in (CaseState.PENDING_REVIEW, CaseState.FILED),
+        "options": ui_queries.site_options(session),
+        "utc_offset": _utc_offset(who.tz),
+    }
+    return _page(request, who, "case.html", context)
+
+
+# ---- cameras --------------------------------------------------------------------------------------------
+
+
+@router.get("/cameras", response_class=HTMLResponse)
+def camera_list(request: Request, who: ViewerDep, session: SessionDep) -> HTMLResponse:
+    """Every camera the user's grids hold, with a live snapshot and its stream status."""
+    return _page(request, who, "cameras.html", {"cameras": ui_queries.cameras(session, who.principal.grids)})
+
+
+@router.get("/cameras/{camera_id}", response_class=HTMLResponse)
+def camera_page(request: Request, camera_id: str, who: ViewerDep, session: SessionDep) -> HTMLResponse:
+    """A camera's live snapshot with the zone editor (editable by admins: zones are site configuration)."""
+    found = [c for c in ui_queries.cameras(session, who.principal.grids) if c.id == camera_id]
+    if not found:
+        return _not_found(request, who, f"{i18n.t(who.lang, 'case.camera')} {camera_id}")
+    zones = [
+        {"id": z.key, "kind": z.kind, "polygon": z.polygon, "active": z.windows}
+        for z in ui_queries.camera_zones(session, camera_id)
+    ]
+    can_edit = who.principal.role is Role.ADMIN
+    labels = {key: i18n.t(who.lang, f"zones.{key}") for key in ("id", "kind", "delete", "saved", "failed")}
+    config = {
+        "camera": camera_id,
+        "editable": can_edit,
+        "kinds": [[kind, i18n.t(who.lang, f"zone.{kind}")] for kind in ZONE_KINDS],
+        "labels": labels,
+    }
+    context = {"camera": found[0], "zones": zones, "zone_config": config, "can_edit": can_edit}
+    return _page(request, who, "camera.html", context)
+
+
+# ---- dashboard ------------------------------------------------------------------------------------------
+
+
+def _kpi_rows(lang: Lang, kpi: Any) -> list[tuple[str, float | None]]:
+    names = ("closure_rate", "on_time_rate", "rework_rate", "extension_rate", "recurrence_rate")
+    return [(i18n.t(lang, f"kpi.{name}"), getattr(kpi, name) if kpi else None) for name in names]
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(
+    request: Request,
+    who: ViewerDep,
+    ctx: CtxDep,
+    session: SessionDep,
+    weeks: Annotated[int, Query(ge=1, le=52)] = DASHBOARD_WEEKS,
+) -> HTMLResponse:
+    """Cases per type and week, the KPIs of the period, this week's grid ranking and recurrence hot spots.
+
+    KPIs and the ranking cover every grid (cities publish them to all units); the case counts cover the grids the
+    user sees.
+    """
+    now, tz, lang, grids = datetime.now(UTC), who.tz, who.lang, who.principal.grids
+    start, end, labels = ui_queries.weeks_back(now, tz, weeks)
+    per_type = ui_queries.cases_per_type_and_week(session, grids, start, end, tz, labels)
+    series = [
+        charts.Series(i18n.violation_name(lang, v), [per_type.counts[(w, v)] for w in labels]) for v in per_type.names()
+    ]
+    overall = next(iter(kpis(session, start, end, None, tz)), None)
+    year, week, _ = now.astimezone(tz).isocalendar()
+    ranking = weekly_grid_ranking(session, year, week, tz)
+    heat = ui_queries.recurrences_per_grid_and_week(session, grids, start, end, tz, labels)
+    spots = ui_queries.recurrence_hot_spots(session, grids, start, end)
+    context = {
+        "weeks": weeks,
+        "labels": labels,
+        "per_type": per_type,
+        "per_type_chart": charts.stacked_bars(labels, series, i18n.t(lang, "dash.per_week")),
+        "kpi": overall,
+        "kpi_chart": charts.rate_bars(_kpi_rows(lang, overall), i18n.t(lang, "dash.kpis")),
+        "ranking": ranking,
+        "heat": heat,
+        "heat_top": max(heat.counts.values(), default=0),
+        "heat_colour": charts.heat_colour,
+        "spots": spots,
+        "map": charts.point_map(spots, ui_queries.grid_outlines(session), i18n.t(lang, "dash.map")) if spots else None,
+    }
+    return _page(request, who, "dashboard.html", context)

@@ -1,0 +1,202 @@
+"""Read queries the web UI needs beyond :mod:`service.cases.queries` and :mod:`service.cases.kpi`: a case's pictures
+with their boxes, site rows for forms, and the dashboard's weekly counts and recurrence hot spots.
+
+Every function takes ``grids``: None for a principal who sees every grid, else the only grids whose cases it may
+see (a unit handler); a case of no grid is then hidden, as :meth:`Principal.sees_grid` decides.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy.orm import Session
+
+from service.cases.kpi import iso_week
+from service.store.models import (
+    Camera,
+    Case,
+    EvidenceKind,
+    EvidenceLink,
+    EvidenceRole,
+    Grid,
+    Observation,
+    Place,
+    Unit,
+    Zone,
+)
+
+
+def _visible(grids: Collection[str] | None) -> ColumnElement[bool]:
+    return true() if grids is None else Case.grid_id.in_(sorted(grids))
+
+
+def _local_midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(), tz)
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One evidence picture of a case with the box it shows (normalised xyxy; None for handling photos)."""
+
+    sha256: str
+    kind: EvidenceKind
+    role: EvidenceRole
+    at: datetime
+    bbox: tuple[float, float, float, float] | None
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A sighting's pictures: the original with its box, and the annotated frame and crop where kept."""
+
+    original: Picture | None
+    annotated: Picture | None
+    crop: Picture | None
+
+
+def case_pictures(session: Session, case_ids: Sequence[int]) -> dict[int, list[Picture]]:
+    """Every picture of the given cases, oldest first."""
+    rows = session.execute(
+        select(EvidenceLink, Observation.bbox)
+        .outerjoin(Observation, Observation.id == EvidenceLink.observation_id)
+        .where(EvidenceLink.case_id.in_(case_ids))
+        .order_by(EvidenceLink.created_at, EvidenceLink.id)
+    ).all()
+    out: dict[int, list[Picture]] = defaultdict(list)
+    for link, bbox in rows:
+        box = (float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])) if bbox else None
+        kind, role = EvidenceKind(link.kind), EvidenceRole(link.role)
+        out[link.case_id].append(Picture(link.sha256, kind, role, link.created_at, box))
+    return out
+
+
+def latest_sighting(pictures: Sequence[Picture]) -> Sighting:
+    """The pictures of the most recent sighting among ``pictures``."""
+    latest: dict[EvidenceKind, Picture] = {}
+    for picture in pictures:
+        if picture.role is EvidenceRole.SIGHTING:
+            latest[picture.kind] = picture
+    kinds = (EvidenceKind.ORIGINAL, EvidenceKind.ANNOTATED, EvidenceKind.CROP)
+    return Sighting(*(latest.get(kind) for kind in kinds))
+
+
+@dataclass(frozen=True)
+class SiteOptions:
+    """Active site rows for filters and forms, each as (id, name)."""
+
+    grids: list[tuple[str, str]]
+    units: list[tuple[str, str]]
+    cameras: list[tuple[str, str]]
+
+
+_SiteRow = TypeVar("_SiteRow", Grid, Unit, Camera)
+
+
+def site_options(session: Session) -> SiteOptions:
+    def rows(model: type[_SiteRow]) -> list[tuple[str, str]]:
+        return [(r.id, r.name) for r in session.scalars(select(model).where(model.active.is_(True)).order_by(model.id))]
+
+    return SiteOptions(rows(Grid), rows(Unit), rows(Camera))
+
+
+def cameras(session: Session, grids: Collection[str] | None) -> list[Camera]:
+    query = select(Camera).where(Camera.active.is_(True)).order_by(Camera.id)
+    if grids is not None:
+        query = query.where(Camera.grid_id.in_(sorted(grids)))
+    return list(session.scalars(query))
+
+
+def camera_zones(session: Session, camera_id: str) -> list[Zone]:
+    return list(
+        session.scalars(select(Zone).where(Zone.camera_id == camera_id, Zone.active.is_(True)).order_by(Zone.key))
+    )
+
+
+def weeks_back(now: datetime, tz: tzinfo, weeks: int) -> tuple[datetime, datetime, list[str]]:
+    """The last ``weeks`` ISO weeks up to and including ``now``'s: [start, end) and their labels, oldest first."""
+    local = now.astimezone(tz)
+    monday = local.date() - timedelta(days=local.weekday())
+    start = _local_midnight(monday - timedelta(weeks=weeks - 1), tz)
+    end = _local_midnight(monday + timedelta(weeks=1), tz)
+    labels = [iso_week(_local_midnight(monday - timedelta(weeks=k), tz), tz) for k in range(weeks - 1, -1, -1)]
+    return start, end, labels
+
+
+@dataclass(frozen=True)
+class WeekCounts:
+    """Cases opened per (ISO week, key) in a period; ``key`` is a violation or a grid."""
+
+    weeks: list[str]
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def names(self) -> list[str]:
+        return sorted({k for _, k in self.counts})
+
+
+def _opened_per_week(
+    session: Session, start: datetime, end: datetime, tz: tzinfo, weeks: list[str], key: Any, *where: Any
+) -> WeekCounts:
+    # Weeks are labelled here rather than in SQL: SQLite has no time zones.
+    rows = session.execute(
+        select(Case.created_at, key).where(Case.created_at >= start, Case.created_at < end, *where)
+    ).all()
+    return WeekCounts(weeks, Counter((iso_week(at, tz), str(k)) for at, k in rows))
+
+
+def cases_per_type_and_week(
+    session: Session, grids: Collection[str] | None, start: datetime, end: datetime, tz: tzinfo, weeks: list[str]
+) -> WeekCounts:
+    """Cases opened (whatever became of them) per violation and week."""
+    return _opened_per_week(session, start, end, tz, weeks, Case.violation, _visible(grids))
+
+
+def recurrences_per_grid_and_week(
+    session: Session, grids: Collection[str] | None, start: datetime, end: datetime, tz: tzinfo, weeks: list[str]
+) -> WeekCounts:
+    """Recurrent cases (opened at a closed case's place) per grid and week: where problems keep coming back."""
+    recurrent = Case.previous_case_id.is_not(None)
+    return _opened_per_week(
+        session, start, end, tz, weeks, func.coalesce(Case.grid_id, "-"), _visible(grids), recurrent
+    )
+
+
+@dataclass(frozen=True)
+class HotSpot:
+    """A located place where cases recurred, with its name and how many times."""
+
+    lat: float
+    lon: float
+    name: str
+    count: int
+
+
+def recurrence_hot_spots(
+    session: Session, grids: Collection[str] | None, start: datetime, end: datetime
+) -> list[HotSpot]:
+    """Recurrent cases opened in [start, end) by camera or place (or bare position), most first."""
+    where = func.coalesce(Case.camera_id, Case.place_id)
+    rows = session.execute(
+        select(where, Case.lat, Case.lon, func.count(), Camera.name, Place.name)
+        .outerjoin(Camera, Camera.id == Case.camera_id)
+        .outerjoin(Place, Place.id == Case.place_id)
+        .where(_visible(grids), Case.previous_case_id.is_not(None))
+        .where(Case.created_at >= start, Case.created_at < end)
+        .group_by(where, Case.lat, Case.lon, Camera.name, Place.name)
+    ).all()
+    spots = [
+        HotSpot(lat, lon, str(camera or place or key or f"{lat:.4f}, {lon:.4f}"), int(n))
+        for key, lat, lon, n, camera, place in rows
+        if lat is not None and lon is not None  # a case with no position cannot go on the map
+    ]
+    return sorted(spots, key=lambda s: (-s.count, s.name))
+
+
+def grid_outlines(session: Session) -> list[tuple[str, list[tuple[float, float]]]]:
+    """Active grids that have a (lon, lat) polygon, for the map."""
+    rows = session.scalars(select(Grid).where(Grid.active.is_(True), Grid.polygon.is_not(None)).order_by(Grid.id))
+    return [(g.id, [(float(x), float(y)) for x, y in g.polygon or []]) for g in rows]
