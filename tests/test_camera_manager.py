@@ -20,6 +20,7 @@ from service.store.models import Case, EvidenceLink, Observation
 from service.store.sites import sync_site
 from service.workers.cameras import CameraManager, render_snapshot
 from tests.stream_fixtures import wait_for
+from vision.detections import Detections
 from vision.detector import Detector
 from vision.rules.config import ParkingRule, RulesConfig
 from vision.stream.reader import ReaderSettings, StreamState
@@ -160,8 +161,18 @@ def jpeg_shape(data: bytes) -> tuple[int, ...]:
     return tuple(image.shape)
 
 
-def test_snapshot_is_a_bounded_jpeg() -> None:
-    assert jpeg_shape(render_snapshot(np.zeros((1080, 1920, 3), np.uint8))) == (720, 1280, 3)
+def test_snapshot_is_a_bounded_blurred_jpeg() -> None:
+    frame = np.zeros((1080, 1920, 3), np.uint8)
+    frame[(np.arange(1080) // 24) % 2 == 1] = 255  # stripes: what pixelation wipes out
+
+    def stripes(data: bytes) -> float:
+        """Mean absolute difference between neighbouring rows of the decoded JPEG, grey levels."""
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+        assert image is not None and image.shape == (720, 1280)
+        return float(np.abs(np.diff(image.astype(np.float32), axis=0)).mean())
+
+    assert stripes(render_snapshot(frame, None)) < 2.0  # nothing known about the frame: all of it pixelated
+    assert stripes(render_snapshot(frame, Detections.empty())) > 8.0  # nothing private in it: kept
 
 
 def test_bad_batching_is_refused(ctx: Context, detector: Detector) -> None:

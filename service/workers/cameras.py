@@ -34,6 +34,7 @@ from vision.detections import Detections
 from vision.detector import Detector
 from vision.imageio import DecodedImage
 from vision.motion import MotionGate, MotionSettings
+from vision.privacy import blur_private
 from vision.rules.engine import RuleEngine, RuleOutput
 from vision.stream.reader import Frame, ReaderSettings, StreamReader, StreamState, redact_source
 from vision.zones import PolygonZone
@@ -63,6 +64,7 @@ class CameraStatus(BaseModel):
 
     id: str
     name: str
+    grid: str
     source: str  # password of a URL replaced by ***
     enabled: bool
     state: StreamState
@@ -82,12 +84,11 @@ class CameraStatus(BaseModel):
     last_error: str | None = None
 
 
-def render_snapshot(image: npt.NDArray[np.uint8]) -> bytes:
-    """JPEG bytes of a camera's (H, W, 3) BGR frame for a live view, long side at most ``SNAPSHOT_MAX_SIDE``.
-
-    Every snapshot leaves the worker through this function, the one place to put privacy blurring of live views.
-    """
-    return encode_jpeg(fit(image, SNAPSHOT_MAX_SIDE))
+def render_snapshot(image: npt.NDArray[np.uint8], detections: Detections | None) -> bytes:
+    """JPEG bytes of a camera's (H, W, 3) BGR frame for a live view: heads and plates of ``detections`` (in the
+    frame's pixels) pixelated, all of it when None (nothing known about the frame), long side at most
+    ``SNAPSHOT_MAX_SIDE``. Every snapshot leaves the worker through this function."""
+    return encode_jpeg(fit(blur_private(image, detections), SNAPSHOT_MAX_SIDE))
 
 
 @dataclass
@@ -99,6 +100,7 @@ class _Camera:
     zones: list[PolygonZone]
     detected: int = 0
     violations: int = 0
+    seen: tuple[Frame, Detections] | None = None  # the latest detected frame and what was found in it
     error: str | None = None  # the latest failure of the detection loop or the case manager for this camera
     published: dict[str, int] = field(default_factory=lambda: {"read": 0, "dropped": 0})  # metric totals sent
 
@@ -232,6 +234,7 @@ class CameraManager:
         return CameraStatus(
             id=cam.config.id,
             name=cam.config.name,
+            grid=cam.config.grid,
             source=redact_source(cam.config.source),
             enabled=True,
             state=s.state,
@@ -255,7 +258,13 @@ class CameraManager:
     def _disabled(cfg: Camera) -> CameraStatus:
         source = redact_source(cfg.source)
         return CameraStatus(
-            id=cfg.id, name=cfg.name, source=source, enabled=False, state=StreamState.OFFLINE, sample_fps=cfg.sample_fps
+            id=cfg.id,
+            name=cfg.name,
+            grid=cfg.grid,
+            source=source,
+            enabled=False,
+            state=StreamState.OFFLINE,
+            sample_fps=cfg.sample_fps,
         )
 
     def status(self) -> list[CameraStatus]:
@@ -272,15 +281,24 @@ class CameraManager:
         raise KeyError(camera_id)
 
     def snapshot(self, camera_id: str) -> bytes | None:
-        """The camera's latest frame as JPEG (:func:`render_snapshot`), or None before its first frame or when it
-        is not running; KeyError for a camera the site does not have."""
+        """The camera's latest detected frame as a privacy-blurred JPEG (:func:`render_snapshot`); before the
+        first detection its latest frame, wholly pixelated; None before any frame or when it is not running.
+        KeyError for a camera the site does not have.
+
+        A detected frame is at most the motion gate's ``refresh_s`` old, and when it is older nothing has moved
+        since; blurring needs that frame's own detections, and the detector is not run again for a live view.
+        """
         with self._lock:
             cam = self._cameras.get(camera_id)
             known = cam is not None or any(c.id == camera_id for c in self._site.cameras)
         if not known:
             raise KeyError(camera_id)
-        frame = cam.reader.latest() if cam is not None else None
-        return render_snapshot(frame.image) if frame is not None else None
+        if cam is None:
+            return None
+        if cam.seen is not None:
+            return render_snapshot(cam.seen[0].image, cam.seen[1])
+        frame = cam.reader.latest()
+        return render_snapshot(frame.image, None) if frame is not None else None
 
     # ---- the detection loop ----------------------------------------------------------------------------
 
@@ -346,6 +364,7 @@ class CameraManager:
                 tz = self._site.calendar.tz
                 out = self._engine.step(cam.config.id, datetime.fromtimestamp(frame.t, tz), det, (w, h))
             cam.detected += 1
+            cam.seen = (frame, det)
             if out.violations or out.cleared:
                 self._report(cam, frame, out, detector)
             if self.observer is not None:
