@@ -34,7 +34,7 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 MAX_NAME_CHARS = 255
 
 
-class UploadError(ValueError):
+class UploadError(Exception):
     """A request that cannot become a batch; ``status`` is the HTTP status to answer with."""
 
     def __init__(self, message: str, status: int = 400) -> None:
