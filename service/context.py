@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
@@ -21,6 +22,9 @@ from service.store.db import PoolSettings, Store, database_url, open_store
 from service.store.sites import sync_site
 from vision.detector import Detector
 from vision.ocr import PosterReader
+
+if TYPE_CHECKING:  # the worker imports this module
+    from service.workers.cameras import CameraManager
 
 MODEL_VERSION_CHARS = 128  # the store's model_version column
 
@@ -51,6 +55,7 @@ class Context:
         self.ocr = PosterReader(threads=settings.threads)  # its models load on the first poster
         self._model = model or settings.model
         self._detector = detector
+        self.cameras: CameraManager | None = None  # the camera stream workers, when the service runs them
 
     @property
     def detector(self) -> Detector:
@@ -101,6 +106,8 @@ def open_context(
     try:
         with store.transaction() as session:
             sync_site(session, cfg)
-        yield Context(settings, cfg, store, url, model=model, detector=detector)
+        # The settings as applied (site and model included): what a worker elsewhere needs to open the same context.
+        applied = settings.model_copy(update={"site": site_path, "model": model or settings.model})
+        yield Context(applied, cfg, store, url, detector=detector)
     finally:
         store.dispose()

@@ -28,6 +28,7 @@ from service.api.routes import (
     phones,
     reports,
     site,
+    streams,
     webhooks,
 )
 from service.auth.login import LoginLimits
@@ -54,6 +55,7 @@ ROUTERS: list[APIRouter] = [
     exports.router,
     phones.router,
     webhooks.router,
+    streams.router,
 ]
 
 # Failed logins: per user name and client address, and per address across names (password spraying).

@@ -1,5 +1,5 @@
 """Background work of the running service that is not a request: the photo-batch worker, the webhook
-dispatcher, and the privacy-safe evidence renditions they and the routes share."""
+dispatcher, the camera streams, and the privacy-safe evidence renditions they and the routes share."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from service.batches.worker import BatchWorker
 from service.context import Context
 from service.evidence_privacy import PrivateEvidence
 from service.integrations.webhooks import WebhookDispatcher
+from service.workers.cameras import CameraManager
 
 
 @contextmanager
@@ -25,10 +26,16 @@ def background(app: FastAPI, ctx: Context) -> Iterator[None]:
     )
     app.state.batch_worker = batches = BatchWorker(ctx)
     app.state.webhooks = webhooks = WebhookDispatcher(ctx.store)
+    # the site editor applies camera changes through ctx.cameras; the detector is loaded on the first frame
+    app.state.cameras = ctx.cameras = CameraManager(
+        ctx.site, lambda: ctx.detector, ctx.manager, metrics=app.state.metrics
+    )
     batches.start()
     webhooks.start()
+    ctx.cameras.start()
     try:
         yield
     finally:
+        ctx.cameras.stop()
         webhooks.stop()
         batches.stop()
