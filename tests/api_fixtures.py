@@ -7,8 +7,9 @@ Test modules list this module (and ``tests.db_fixtures``) in ``pytest_plugins``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,6 +47,7 @@ class Api:
     app: FastAPI
     client: TestClient
     site_file: Path
+    _spots: Iterator[int] = field(default_factory=itertools.count)
 
     @property
     def ctx(self) -> Context:
@@ -66,8 +68,11 @@ class Api:
             return tokens.create_api_token(session, "camera-box", [Scope.INGEST], lifetime, "test").value
 
     def open_case(self, camera: str = "cam-1", tag: str = "a", violation: Violation = Violation.EXPOSED_GARBAGE) -> int:
-        """A new case from a sighting on ``camera`` (cam-1 is in g-east, cam-2 in g-west)."""
-        bbox = (0.1, 0.1, 0.3, 0.3) if tag == "a" else (0.5 + 0.01 * len(tag), 0.5, 0.7, 0.7)
+        """A new case from a sighting on ``camera`` (cam-1 is in g-east, cam-2 in g-west), at a spot of the view
+        no earlier call used (25 disjoint boxes), so it never joins another case."""
+        n = next(self._spots)
+        col, row = n % 5, n // 5 % 5
+        bbox = (0.02 + 0.2 * col, 0.02 + 0.2 * row, 0.17 + 0.2 * col, 0.17 + 0.2 * row)
         result = self.ctx.manager.ingest(
             sighting(violation, camera_id=camera, bbox=bbox, at=T0), [picture(tag)], "m1", f"sha-{camera}-{tag}"
         )
