@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -146,7 +147,7 @@ def client(
     def start(url: str) -> Iterator[TestClient]:
         settings = Settings(data_dir=tmp / "data", database_url=url, site=site, model=detector.path)
         with TestClient(create_app(settings, detector=detector)) as test_client:
-            ctx: Context = test_client.app.state.ctx  # type: ignore[attr-defined]
+            ctx: Context = test_client.app.state.ctx
             with ctx.store.transaction() as s:
                 create_user(s, "operator", Role.OPERATOR, PASSWORD, [])
                 create_user(s, "viewer", Role.VIEWER, PASSWORD, [])
@@ -166,7 +167,7 @@ def login(client: TestClient, name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def wait_done(client: TestClient, headers: dict[str, str], batch_id: str, timeout: float = 180) -> dict[str, object]:
+def wait_done(client: TestClient, headers: dict[str, str], batch_id: str, timeout: float = 180) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         body = client.get(f"/api/v1/batches/{batch_id}", headers=headers).json()
@@ -244,6 +245,7 @@ def test_upload_refusals_are_clear_4xx_and_leave_no_folder(client: TestClient) -
 CRASHING_WORKER = """
 import sys, time
 from pathlib import Path
+from typing import Any
 from service.batches import store
 from service.batches.worker import BatchWorker
 from service.context import open_context
