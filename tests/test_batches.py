@@ -147,7 +147,7 @@ def client(
     def start(url: str) -> Iterator[TestClient]:
         settings = Settings(data_dir=tmp / "data", database_url=url, site=site, model=detector.path)
         with TestClient(create_app(settings, detector=detector)) as test_client:
-            ctx: Context = test_client.app.state.ctx
+            ctx: Context = test_client.app.state.ctx  # type: ignore[attr-defined]
             with ctx.store.transaction() as s:
                 create_user(s, "operator", Role.OPERATOR, PASSWORD, [])
                 create_user(s, "viewer", Role.VIEWER, PASSWORD, [])
@@ -196,7 +196,7 @@ def test_upload_processes_real_photos_reports_errors_and_reupload_changes_nothin
     assert response.json()["total"] == 8 and response.json()["place_id"] == PLACE
     done = wait_done(client, headers, response.json()["id"])
     assert done["processed"] == 8 and done["failed"] == 2
-    errors = {e["name"].split("/")[-1]: e["error"] for e in done["errors"]}  # type: ignore[attr-defined]
+    errors = {e["name"].split("/")[-1]: e["error"] for e in done["errors"]}
     assert set(errors) == {"corrupt.jpg", "text.jpg"}
     assert "truncated" in errors["corrupt.jpg"] and "not an image" in errors["text.jpg"]
     cases = done["cases"]
