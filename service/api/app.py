@@ -99,7 +99,8 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
             app.state.ctx = ctx
             app.state.site_editor = SiteEditor(ctx, site_file)
             app.state.model_status = status = ModelStatus()
-            threading.Thread(target=status.load, args=(ctx,), name="model-load", daemon=True).start()
+            app.state.model_load = threading.Thread(target=status.load, args=(ctx,), name="model-load", daemon=True)
+            app.state.model_load.start()
             with background(app, ctx):
                 yield
 
@@ -131,7 +132,15 @@ def _count_requests(app: FastAPI) -> None:
     async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         start = time.perf_counter()
         response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "<unmatched>")
+        route = _route_template(request)
         metrics.http_requests.labels(request.method, route, str(response.status_code)).inc()
         metrics.http_latency.labels(request.method, route).observe(time.perf_counter() - start)
         return response
+
+
+def _route_template(request: Request) -> str:
+    """The matched route's full path template, prefix included: FastAPI >= 0.16x includes routers lazily and
+    keeps the prefixed template in its effective route context; earlier versions copy prefixed routes."""
+    effective = request.scope.get("fastapi", {}).get("effective_route_context")
+    path = getattr(effective, "path", None) or getattr(request.scope.get("route"), "path", None)
+    return path if isinstance(path, str) else "<unmatched>"
