@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -162,11 +162,22 @@ def review(request: Request, who: ViewerDep, session: SessionDep) -> Response:
 # ---- cases ----------------------------------------------------------------------------------------------
 
 
+_Choice = TypeVar("_Choice", CaseState, Violation)
+
+
+def _choice(kind: type[_Choice], value: str | None) -> _Choice | None:
+    """A filter's value; the form sends "" for "any", and a hand-edited URL's nonsense is ignored too."""
+    try:
+        return kind(value) if value else None
+    except ValueError:
+        return None
+
+
 def _day(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
-        return None  # a hand-edited URL: ignore the filter rather than fail the page
+        return None
 
 
 @router.get("/cases", response_class=HTMLResponse)
@@ -174,8 +185,8 @@ def case_list(
     request: Request,
     who: ViewerDep,
     session: SessionDep,
-    state: CaseState | None = None,
-    violation: Violation | None = None,
+    state_: Annotated[str | None, Query(alias="state")] = None,
+    violation_: Annotated[str | None, Query(alias="violation")] = None,
     grid: str | None = None,
     unit: str | None = None,
     camera: str | None = None,
@@ -185,6 +196,7 @@ def case_list(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
     """Cases with filters (state, type, grid, unit, camera, first-seen dates, overdue), newest first."""
+    state, violation = _choice(CaseState, state_), _choice(Violation, violation_)
     start, end = _day(date_from), _day(date_to)
     now = datetime.now(UTC)
     filters = case_queries.CaseFilter(

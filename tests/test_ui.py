@@ -1,0 +1,325 @@
+"""The operator web UI in headless Chromium against the real service: uvicorn on a local port, a SQLite store,
+cases opened by scanning the real sample photos (each at its own patrol place with a full-frame no-parking zone).
+
+Covers signing in, the review queue (evidence with boxes, keyboard verdicts, bulk filing), a case's whole life on
+its detail page (file, dispatch, handling photo, verify, close), the zone editor saving a drawn polygon, the
+dashboard's charts, a unit handler's limited view and the Chinese labels. Screenshots: ``tests/artifacts/ui/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+
+from service.api.app import create_app
+from service.auth import tokens
+from service.auth.users import create_user, get_user
+from service.cases.lifecycle import Action, CaseState
+from service.cases.manager import Outcome
+from service.context import Context
+from service.core.config import Settings
+from service.core.site import Place, Zone, dump_site, load_site
+from service.scan import scan
+from service.store.evidence import EvidenceInput
+from service.store.models import Case, EvidenceKind, Role, Verdict
+from tests.conftest import ROOT, SAMPLES
+from tests.live_ui import chromium, login, serve, shot
+from vision.detector import Detector
+
+PASSWORD = "ui-test-passw0rd"
+PHOTOS = sorted(SAMPLES.glob("*.jpg"))
+SOUTH, NORTH = "hepingli-south", "hepingli-north"
+USERS = {"admin": (Role.ADMIN, []), "operator": (Role.OPERATOR, []), "north": (Role.UNIT_HANDLER, [NORTH])}
+WHOLE = Zone(id="whole-photo", kind="no_parking", polygon=[(0, 0), (1, 0), (1, 1), (0, 1)])
+
+
+def place_id(index: int) -> str:
+    return f"spot-{index}"
+
+
+def write_site(path: Path) -> Path:
+    """The example site with one patrol place per sample photo, ~110 m apart, grids alternating south/north;
+    its cameras disabled (their addresses do not exist here), so camera pages show no frame."""
+    cfg = load_site(ROOT / "docs" / "site.example.yaml")
+    places = [
+        Place(
+            id=place_id(i),
+            name=f"Spot {i} ({photo.stem})",
+            grid=SOUTH if i % 2 == 0 else NORTH,
+            lat=39.9610 + 0.001 * i,
+            lon=116.4150,
+            radius_m=40,
+            zones=[WHOLE],
+        )
+        for i, photo in enumerate(PHOTOS)
+    ]
+    cameras = [c.model_copy(update={"enabled": False}) for c in cfg.cameras]
+    dump_site(cfg.model_copy(update={"places": places, "cameras": cameras}), path)
+    return path
+
+
+@dataclass
+class Ui:
+    """The running service, its browser, and store-side helpers for setting up and checking."""
+
+    app: FastAPI
+    base: str
+    browser: Browser
+
+    @property
+    def ctx(self) -> Context:
+        ctx: Context = self.app.state.ctx
+        return ctx
+
+    def case(self, case_id: int) -> Case:
+        with self.ctx.store.session() as session:
+            return session.get_one(Case, case_id)
+
+    def pending(self) -> list[Case]:
+        with self.ctx.store.session() as session:
+            query = select(Case).where(Case.state == CaseState.PENDING_REVIEW).order_by(Case.id.desc())
+            return list(session.scalars(query))
+
+    def api(self, user: str) -> httpx.Client:
+        """An API client with a fresh session token of ``user``."""
+        with self.ctx.store.transaction() as session:
+            found = get_user(session, user)
+            assert found is not None
+            token = tokens.issue_session(session, found, timedelta(hours=1)).value
+        return httpx.Client(base_url=f"{self.base}/api/v1", headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory: pytest.TempPathFactory, detector: Detector) -> Iterator[Ui]:
+    tmp = tmp_path_factory.mktemp("ui")
+    settings = Settings(data_dir=tmp / "data", site=write_site(tmp / "site.yaml"), model=detector.path)
+    app = create_app(settings, detector=detector)
+    with serve(app) as base, chromium() as browser:
+        ctx: Context = app.state.ctx
+        with ctx.store.transaction() as session:
+            for name, (role, grids) in USERS.items():
+                create_user(session, name, role, PASSWORD, grids)
+        for i, photo in enumerate(PHOTOS):
+            scan([photo], ctx, place=place_id(i))
+        yield Ui(app, base, browser)
+
+
+@pytest.fixture
+def page(ui: Ui) -> Iterator[Page]:
+    """A fresh browser profile (no cookies) that prefers English."""
+    context = ui.browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    yield context.new_page()
+    context.close()
+
+
+def queue_ids(page: Page) -> list[int]:
+    return [int(v) for v in page.locator(".review-item").evaluate_all("items => items.map(i => i.dataset.case)")]
+
+
+def test_login_then_review_queue_shows_evidence_with_boxes(ui: Ui, page: Page) -> None:
+    page.goto(f"{ui.base}/cases")
+    assert "/login?next=/cases" in page.url  # not signed in: the login page, which leads back
+    page.fill("#username", "operator")
+    page.fill("#password", "wrong-password")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#login-error")).to_have_text("Wrong user name or password")
+    page.fill("#password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{ui.base}/cases")
+
+    page.goto(f"{ui.base}/review")
+    pending = ui.pending()
+    assert len(pending) >= 6 and queue_ids(page) == [c.id for c in pending]
+    first = page.locator(".review-item").first
+    image = first.locator(".evidence img").first
+    expect(image).to_be_visible()
+    image.evaluate("img => img.decode()")  # the privacy-filtered picture from the evidence API loads
+    assert image.evaluate("img => img.naturalWidth") > 0
+    box = first.locator("svg.boxes rect")
+    x1, y1, x2, _ = pending[0].bbox
+    assert float(box.get_attribute("x") or "nan") == pytest.approx(x1)
+    assert float(box.get_attribute("y") or "nan") == pytest.approx(y1)
+    assert float(box.get_attribute("width") or "nan") == pytest.approx(x2 - x1)
+    assert first.evaluate("item => item === document.activeElement")  # keyboard-ready on the first case
+    shot(page, "review-queue")
+
+
+def test_review_keyboard_file_reject_relabel(ui: Ui, page: Page) -> None:
+    login(page, ui.base, "operator", PASSWORD)
+    first, second, third = queue_ids(page)[:3]
+    with page.expect_navigation():
+        page.keyboard.press("f")  # 立案
+    assert ui.case(first).state == CaseState.FILED
+    assert queue_ids(page)[0] == second and page.evaluate("document.activeElement.dataset.case") == str(second)
+    with page.expect_navigation():
+        page.keyboard.press("r")  # 不予立案
+    assert ui.case(second).state == CaseState.REJECTED
+
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    page.keyboard.press("j")  # the second listed case now
+    assert page.evaluate("document.activeElement.dataset.case") == str(queue_ids(page)[1])
+    page.keyboard.press("k")
+    page.keyboard.press("l")  # to the relabel choice of the first listed case
+    relabel = page.locator(f"#relabel-{third}")
+    expect(relabel).to_be_focused()
+    relabel.select_option("non_motor_parking")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    relabelled = ui.case(third)
+    assert (relabelled.state, relabelled.violation, relabelled.event_code) == (
+        "pending_review",
+        "non_motor_parking",
+        "09010",
+    )
+    with ui.ctx.store.session() as session:
+        verdicts = {v.case_id: v.verdict for v in session.scalars(select(Verdict))}
+    assert (verdicts[first], verdicts[second], verdicts[third]) == ("confirm", "reject", "relabel")
+    shot(page, "review-after-keyboard")
+
+
+def test_review_bulk_file(ui: Ui, page: Page) -> None:
+    login(page, ui.base, "operator", PASSWORD)
+    chosen = queue_ids(page)[:2]
+    page.keyboard.press("x")  # tick the current case by keyboard, the next one with the mouse
+    page.locator(f"#select-{chosen[1]}").check()
+    shot(page, "review-bulk-selected")
+    with page.expect_navigation():
+        page.click("[data-bulk=file]")
+    assert [ui.case(c).state for c in chosen] == [CaseState.FILED, CaseState.FILED]
+    assert not set(chosen) & set(queue_ids(page))
+
+
+def act(page: Page, action: str) -> None:
+    """Submit a case page's action form and wait for the page to come back with the new state."""
+    with page.expect_navigation():
+        page.locator(f"#form-{action} button[type=submit]").click()
+
+
+def test_case_detail_moves_a_case_to_closed(ui: Ui, page: Page, tmp_path: Path) -> None:
+    login(page, ui.base, "operator", PASSWORD)
+    case = ui.pending()[-1]
+    page.goto(f"{ui.base}/cases/{case.id}")
+    assert page.locator("form.action").evaluate_all("fs => fs.map(f => f.dataset.action)") == ["file", "reject"]
+    act(page, "file")
+    page.fill("#dispatch-note", "please clear the lane")
+    act(page, "dispatch")
+    expect(page.locator("#case-state")).to_have_text("dispatched")
+    assert ui.case(case.id).deadline_at is not None  # the clock started
+    shot(page, "case-dispatched")
+
+    photo = tmp_path / "handled.jpg"
+    Image.new("RGB", (320, 240), (90, 120, 90)).save(photo)  # the place, cleared
+    page.set_input_files("#handle-photo", str(photo))
+    act(page, "handle")
+    expect(page.locator("#evidence-handling img")).to_have_count(1)
+    act(page, "verify")
+    act(page, "close")
+    expect(page.locator("#case-state")).to_have_text("closed")
+    expect(page.locator("form.action")).to_have_count(0)  # terminal: no action left
+    steps = page.locator("#timeline li strong").all_inner_texts()
+    assert steps == ["Opened", "File", "Dispatch", "Report handled", "Verify", "Close"]
+    assert "please clear the lane" in page.locator("#timeline").inner_text()
+    closed = ui.case(case.id)
+    assert closed.state == CaseState.CLOSED and closed.closed_at is not None
+    shot(page, "case-closed")
+
+
+def test_zone_editor_saves_a_drawn_polygon(ui: Ui, page: Page) -> None:
+    login(page, ui.base, "admin", PASSWORD)
+    page.goto(f"{ui.base}/cameras/north-gate")
+    expect(page.locator("#zone-list li")).to_have_count(3)  # the example camera's zones
+    page.click("#zone-new")
+    svg = page.locator("#zone-svg").bounding_box()
+    assert svg is not None
+    corners = [(0.2, 0.3), (0.6, 0.3), (0.7, 0.8), (0.25, 0.75)]
+    for x, y in [*corners, corners[0]]:  # back on the first point closes it
+        page.mouse.click(svg["x"] + x * svg["width"], svg["y"] + y * svg["height"])
+    new = page.locator("#zone-list li").last
+    new.locator("input").fill("drawn-no-parking")
+    new.locator("input").dispatch_event("change")
+    new.locator("select").select_option("no_parking")
+    page.click("#zone-save")
+    expect(page.locator("#status")).to_have_text("Saved")
+    shot(page, "zone-editor")
+
+    with ui.api("admin") as api:
+        camera = api.get("/site/cameras/north-gate").raise_for_status().json()
+    zones = {z["id"]: z for z in camera["zones"]}
+    assert set(zones) == {"fire-lane", "gate-sidewalk", "morning-market", "drawn-no-parking"}
+    drawn = zones["drawn-no-parking"]
+    assert drawn["kind"] == "no_parking"
+    assert drawn["polygon"] == [[pytest.approx(x, abs=0.01), pytest.approx(y, abs=0.01)] for x, y in corners]
+    assert zones["morning-market"]["active"]  # untouched zones keep their time windows
+
+
+def close_case(ctx: Context, case_id: int) -> None:
+    """Set-up: take a case through its life with the case manager (the UI path is tested above)."""
+    photo = EvidenceInput(EvidenceKind.ORIGINAL, PHOTOS[0].read_bytes(), "jpg")
+    for action in (Action.FILE, Action.DISPATCH, Action.HANDLE, Action.VERIFY, Action.CLOSE):
+        ctx.manager.act(case_id, action, actor="setup", evidence=[photo] if action is Action.HANDLE else ())
+
+
+def test_dashboard_charts_and_recurrence(ui: Ui, page: Page, tmp_path: Path) -> None:
+    case = ui.pending()[0]
+    close_case(ui.ctx, case.id)
+    index = int((case.place_id or "").removeprefix("spot-"))
+    again = tmp_path / "again.jpg"  # the same spot photographed again: other bytes, same scene
+    Image.open(PHOTOS[index]).save(again, quality=85)
+    report = scan([again], ui.ctx, place=case.place_id)
+    assert report.outcomes[Outcome.RECURRED] >= 1
+
+    login(page, ui.base, "operator", PASSWORD)
+    page.goto(f"{ui.base}/dashboard")
+    assert page.locator("#per-week svg.chart.bars rect[fill]").count() >= 2  # stacked bars and their legend
+    expect(page.locator("#kpis svg.chart.rates")).to_be_visible()
+    expect(page.locator("#kpis")).to_contain_text("On-time closure rate")
+    grid = ui.case(case.id).grid_id or ""
+    row = page.locator("#heat table.heat tbody tr", has_text=grid)
+    assert row.locator("td").all_inner_texts()[-1] == "1"  # this week's recurrence in that grid
+    expect(page.locator("#heat svg.chart.map circle")).to_have_count(1)
+    expect(page.locator("#ranking")).to_be_visible()
+    shot(page, "dashboard")
+
+
+def test_unit_handler_sees_only_its_grids(ui: Ui, page: Page) -> None:
+    login(page, ui.base, "north", PASSWORD, lands_on="/cases")
+    grids = page.locator("table.cases tbody tr td:nth-child(4)").all_inner_texts()
+    assert grids and set(grids) == {NORTH}
+    page.goto(f"{ui.base}/review")
+    assert page.url == f"{ui.base}/cases"  # review is the centre's job
+    with ui.ctx.store.session() as session:
+        south = session.scalars(select(Case.id).where(Case.grid_id == SOUTH)).first()
+    response = page.goto(f"{ui.base}/cases/{south}")
+    assert response is not None and response.status == 404
+    shot(page, "unit-handler-cases")
+
+
+def test_case_list_filters_and_chinese_labels(ui: Ui, page: Page) -> None:
+    login(page, ui.base, "operator", PASSWORD)
+    page.goto(f"{ui.base}/cases")
+    page.select_option("select[name=state]", "filed")
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+    states = page.locator("table.cases tbody .badge").all_inner_texts()
+    assert states and set(states) == {"filed"}
+
+    page.click("#lang-switch")
+    page.wait_for_url("**lang=zh**")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("header nav")).to_contain_text("审核队列")
+    expect(page.locator("table.cases tbody")).to_contain_text("已立案")
+    page.goto(f"{ui.base}/dashboard")  # the choice is remembered
+    expect(page.locator("h1")).to_have_text("统计")
+    expect(page.locator("#per-week")).to_contain_text("09009 机动车乱停放")
+    shot(page, "dashboard-zh")
