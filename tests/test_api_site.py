@@ -23,7 +23,8 @@ def _put(api: Api, path: str, body: Any, who: str = "admin") -> Any:
 
 def _streams(api: Api) -> dict[str, float]:
     """The cameras the running stream workers know, with their sampling rate."""
-    return {s.id: s.sample_fps for s in api.ctx.cameras.status()}  # type: ignore[attr-defined]
+    assert api.ctx.cameras is not None
+    return {s.id: s.sample_fps for s in api.ctx.cameras.status()}
 
 
 def test_camera_round_trip_store_yaml_and_streams(api: Api) -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from service.api.app import create_app
@@ -59,7 +61,7 @@ def test_sliding_window_counts_recent_events_only() -> None:
 
 def _login(api: Api, name: str, password: str) -> int:
     api.client.cookies.clear()
-    return api.client.post(LOGIN, json={"username": name, "password": password}).status_code
+    return int(api.client.post(LOGIN, json={"username": name, "password": password}).status_code)
 
 
 def test_login_sets_an_httponly_cookie_and_audits(api: Api) -> None:
@@ -141,7 +143,10 @@ def test_deactivated_user_cannot_sign_in_or_use_old_tokens(api: Api) -> None:
 
 def test_user_rules_are_422_and_duplicates_409(api: Api) -> None:
     admin = api.as_("admin")
-    post = lambda body: api.client.post("/api/v1/users", headers=admin, json=body)  # noqa: E731
+
+    def post(body: dict[str, Any]) -> Any:
+        return api.client.post("/api/v1/users", headers=admin, json=body)
+
     assert post({"name": "h2", "role": "unit_handler", "password": PASSWORD}).status_code == 422  # needs grids
     assert post({"name": "h2", "role": "unit_handler", "password": PASSWORD, "grids": ["nowhere"]}).status_code == 422
     assert post({"name": "o2", "role": "operator", "password": PASSWORD, "grids": ["g-east"]}).status_code == 422
@@ -180,7 +185,8 @@ def test_require_scope_admits_ingest_tokens_and_staff(api: Api) -> None:
 
 def test_first_admin_comes_from_the_environment_only(tmp_path: Path, detector: Detector) -> None:
     def start(password: str | None) -> FastAPI:
-        return create_app(Settings(data_dir=tmp_path, admin_password=password, model=detector.path), detector=detector)
+        secret = SecretStr(password) if password else None
+        return create_app(Settings(data_dir=tmp_path, admin_password=secret, model=detector.path), detector=detector)
 
     with TestClient(start(None)):
         pass
