@@ -323,13 +323,20 @@ def scan(
     where = resolve_where(ctx, camera, place, lat, lon)
     sources = list(iter_sources(paths))
     report = ScanReport()
-    photos = detect_kept(sources, ctx.detector, batch_size=batch_size, workers=workers)
-    for done, (result, data) in enumerate(photos, start=1):
-        try:
-            outcome = scan_photo(ctx, result, data, where)
-        except (ValueError, OSError) as exc:  # ImageError, CaseError, evidence folder errors: this photo only
-            outcome = PhotoScan(result.path, error=str(exc))
+    for done, outcome in enumerate(scan_sources(sources, ctx, where, batch_size=batch_size, workers=workers), 1):
         report.add(outcome)
         if progress is not None:
             progress(outcome, done, len(sources))
     return report
+
+
+def scan_sources(
+    sources: Iterable[Source], ctx: Context, where: Where, *, batch_size: int = 1, workers: int = 2
+) -> Iterator[PhotoScan]:
+    """Detect, judge and ingest each source in order: the per-photo work of every engine (:func:`scan` in this
+    process, each actor of :mod:`service.cluster.archive` on a Ray cluster)."""
+    for result, data in detect_kept(sources, ctx.detector, batch_size=batch_size, workers=workers):
+        try:
+            yield scan_photo(ctx, result, data, where)
+        except (ValueError, OSError) as exc:  # ImageError, CaseError, evidence folder errors: this photo only
+            yield PhotoScan(result.path, error=str(exc))
