@@ -68,6 +68,10 @@ def make_1080p(clip: Path, out_dir: Path) -> Path:
     return out
 
 
+def _s(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.2f}"
+
+
 @dataclass(frozen=True)
 class Step:
     cameras: int
@@ -76,19 +80,20 @@ class Step:
     sampled_fps: float  # per camera
     detected_fps: float  # all cameras
     gated: float  # fraction of sampled frames held back by the gate
-    lag_p50: float
-    lag_p99: float
+    lag_p50: float | None  # None: no frame was detected in the window (all gated)
+    lag_p99: float | None
     cpu_cores: float  # this process
     machine_cpu: float  # whole machine, per cent of all cores
 
     @property
     def sustained(self) -> bool:
-        return self.read_fps >= 0.95 * self.clip_fps and self.sampled_fps >= 0.95 * SAMPLE_FPS and self.lag_p99 < 2.0
+        lag_ok = self.lag_p99 is None or self.lag_p99 < 2.0
+        return self.read_fps >= 0.95 * self.clip_fps and self.sampled_fps >= 0.95 * SAMPLE_FPS and lag_ok
 
     def row(self) -> str:
         return (
             f"| {self.cameras} | {self.read_fps:.1f} / {self.clip_fps:.1f} | {self.sampled_fps:.2f} | "
-            f"{self.detected_fps:.1f} | {100 * self.gated:.0f} % | {self.lag_p50:.2f} | {self.lag_p99:.2f} | "
+            f"{self.detected_fps:.1f} | {100 * self.gated:.0f} % | {_s(self.lag_p50)} | {_s(self.lag_p99)} | "
             f"{self.cpu_cores:.2f} | {self.machine_cpu:.0f} % | {'yes' if self.sustained else 'no'} |"
         )
 
@@ -133,7 +138,7 @@ def run_step(
     )
     gated = sum(s.frames_gated - before[s.id].frames_gated for s in after)
     detected = sum(s.frames_detected - before[s.id].frames_detected for s in after)
-    lag = np.array(lags or [float("inf")])
+    lag = np.array(lags)
     return Step(
         cameras=count,
         read_fps=read / count / elapsed,
@@ -141,8 +146,8 @@ def run_step(
         sampled_fps=sampled / count / elapsed,
         detected_fps=detected / elapsed,
         gated=gated / max(1, sampled),
-        lag_p50=float(np.percentile(lag, 50)),
-        lag_p99=float(np.percentile(lag, 99)),
+        lag_p50=float(np.percentile(lag, 50)) if len(lag) else None,
+        lag_p99=float(np.percentile(lag, 99)) if len(lag) else None,
         cpu_cores=(cpu1 - cpu0) / elapsed,
         machine_cpu=100.0 * (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]),
     )

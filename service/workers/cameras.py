@@ -149,6 +149,7 @@ class CameraManager:
         self._notify = threading.Event()  # set by readers when a frame is ready
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._next = 0  # round robin: where the next batch starts among the cameras
         self.apply(site)
 
     # ---- lifecycle -------------------------------------------------------------------------------------
@@ -312,17 +313,19 @@ class CameraManager:
         while not self._stop.is_set():
             batch = self._gather()
             self._publish_metrics()
-            for start in range(0, len(batch), self.batch_size):
-                chunk = batch[start : start + self.batch_size]
-                try:
-                    self._process(chunk)
-                except Exception as exc:  # one bad batch (model error, full disk) must not stop every camera
-                    log.exception("camera detection failed")
-                    for cam, _ in chunk:
-                        cam.error = f"detection failed: {exc}"
+            if not batch:
+                continue
+            try:
+                self._process(batch)
+            except Exception as exc:  # one bad batch (model error, full disk) must not stop every camera
+                log.exception("camera detection failed")
+                for cam, _ in batch:
+                    cam.error = f"detection failed: {exc}"
 
     def _gather(self) -> list[tuple[_Camera, Frame]]:
-        """Wait for a frame, then up to ``batch_wait_s`` for a full batch; take the latest frame of every camera."""
+        """Wait for a frame, then up to ``batch_wait_s`` for a full batch; take the latest frame of at most
+        ``batch_size`` cameras, starting after the last camera served (round robin). Frames left waiting are
+        replaced by fresher ones before the next batch, so a slow detector adds no backlog, only drops."""
         if not self._notify.wait(0.5) or self._stop.is_set():
             return []
         deadline = time.monotonic() + self.batch_wait_s
@@ -334,7 +337,17 @@ class CameraManager:
             if remaining <= 0 or sum(c.reader.has_frame() for c in cameras) >= self.batch_size:
                 break
             self._notify.wait(remaining)
-        return [(cam, frame) for cam in cameras if (frame := cam.reader.take()) is not None]
+        start = self._next % len(cameras) if cameras else 0
+        batch: list[tuple[_Camera, Frame]] = []
+        for i in range(len(cameras)):
+            cam = cameras[(start + i) % len(cameras)]
+            frame = cam.reader.take() if len(batch) < self.batch_size else None
+            if frame is not None:
+                batch.append((cam, frame))
+                self._next = start + i + 1
+        if any(c.reader.has_frame() for c in cameras):
+            self._notify.set()  # cameras left for the next batch
+        return batch
 
     def _publish_metrics(self) -> None:
         if self.metrics is None:
