@@ -29,11 +29,14 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-# System packages the tests need: ffmpeg (RTSP test streams), Chromium (UI tests), a CJK font (synthetic
-# flyposting). Installed with apt-get when missing and possible, otherwise named.
-SYSDEPS := ffmpeg chromium chromium-driver fonts-noto-cjk fonts-wqy-microhei
+# System packages the tests need: ffmpeg, GStreamer's RTSP server (test camera streams), Chromium (UI tests),
+# a CJK font (synthetic flyposting). Installed with apt-get when missing and possible, otherwise named.
+SYSDEPS := ffmpeg chromium chromium-driver fonts-noto-cjk fonts-wqy-microhei python3-gi \
+	gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+RTSP_CHECK := /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')"
 sysdeps:
-	@if command -v ffmpeg >/dev/null && command -v chromium >/dev/null && fc-list :lang=zh | grep -q .; then :; \
+	@if command -v ffmpeg >/dev/null && command -v chromium >/dev/null && fc-list :lang=zh | grep -q . \
+		&& $(RTSP_CHECK) 2>/dev/null; then :; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		apt-get install -y -q $(SYSDEPS) >/dev/null || (apt-get update -q && apt-get install -y -q $(SYSDEPS)); \
 	else echo "install these system packages first: $(SYSDEPS)"; exit 1; fi
