@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import stat
 import subprocess
 import sys
 import time
@@ -19,7 +18,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 from sqlalchemy import func, select
 
 from service.api.app import create_app
@@ -35,6 +33,7 @@ from service.store.evidence import sha256_hex
 from service.store.models import Case, ItemState, Observation, PhotoBatch, PhotoBatchItem, Role
 from tests.conftest import ROOT, SAMPLES
 from tests.db_fixtures import BACKENDS, SITE, throwaway_pg_database
+from tests.hostile_inputs import build_zip, png_1x1
 from vision.detector import Detector
 
 pytest_plugins = ["tests.db_fixtures"]
@@ -47,24 +46,6 @@ BATCH_SITE: SiteConfig = SITE.model_copy(
     update={"places": [p.model_copy(update={"zones": [WHOLE]}) for p in SITE.places]}
 )
 PASSWORD = "s3cret-passw0rd"
-
-
-def png_1x1() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (1, 1), (200, 10, 10)).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def build_zip(entries: list[tuple[str, bytes]], *, symlinks: tuple[str, ...] = ()) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in entries:
-            zf.writestr(name, data)
-        for name in symlinks:
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            zf.writestr(info, "/etc/passwd")
-    return buf.getvalue()
 
 
 # ---- unpacking ------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from service.batches.store import NewItem, Rejected
@@ -243,10 +244,16 @@ class MultipartReceiver:
 
     def feed(self, chunk: bytes) -> None:
         self.folder.budget.take_received(len(chunk))
-        self._parser.write(chunk)
+        try:
+            self._parser.write(chunk)
+        except MultipartParseError as exc:  # a broken client's body is a 400, not a server error
+            raise UploadError(f"malformed multipart body: {exc}") from None
 
     def close(self) -> None:
-        self._parser.finalize()
+        try:
+            self._parser.finalize()
+        except MultipartParseError as exc:
+            raise UploadError(f"malformed multipart body: {exc}") from None
         if self._part.file is not None:
             raise UploadError("the multipart body ended inside a part")
 
