@@ -115,6 +115,8 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
     app.state.login_limits = LoginLimits(
         SlidingWindow(LOGIN_FAILURES_PER_MINUTE, 60.0), SlidingWindow(LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS, 60.0)
     )
+    limit = settings.upload_rate_limit
+    app.state.upload_limits = SlidingWindow(limit, settings.upload_rate_window_s) if limit else None
     errors.install(app)
     _count_requests(app)
     app.include_router(health.router)

@@ -7,6 +7,7 @@ refused: the cookie is SameSite=Lax already, the Origin check also covers same-s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.auth import tokens
 from service.auth.principal import Principal, Scope
+from service.auth.ratelimit import SlidingWindow
 from service.context import Context
 from service.store.models import Role
 
@@ -101,6 +103,22 @@ def require_scope(scope: Scope, *, roles: tuple[Role, ...] = STAFF) -> Callable[
         raise HTTPException(403, f"needs a token with scope {scope} or role {' or '.join(sorted(allowed))}")
 
     return check
+
+
+def _upload_key(principal: Principal) -> str:
+    # A user's sessions share one quota (logging in again must not reset it); each API token has its own.
+    return f"user:{principal.name}" if principal.role is not None else f"token:{principal.token_id}"
+
+
+def limit_uploads(request: Request, principal: Principal) -> None:
+    """Count one upload of ``principal``; 429 with Retry-After when it is over ``Settings.upload_rate_limit``."""
+    window: SlidingWindow | None = request.app.state.upload_limits
+    if window is None:
+        return
+    wait = window.take(_upload_key(principal))
+    if wait is not None:
+        seconds = max(math.ceil(wait), 1)
+        raise HTTPException(429, f"too many uploads; try again in {seconds} s", headers={"Retry-After": str(seconds)})
 
 
 CtxDep = Annotated[Context, Depends(get_ctx)]

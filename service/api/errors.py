@@ -2,8 +2,10 @@
 validation, one item per bad field with its location).
 
 Domain errors map to status codes here, so routes just call the case manager or a repository function:
-an illegal lifecycle action is 409, a bad argument 422, a missing thing 404. Anything unexpected is a 500
-with no internals in the body (the traceback goes to the log).
+an illegal lifecycle action is 409, a bad argument 422, a missing thing 404. A database that is down or
+unreachable, and a full disk, are a 503 with Retry-After: the client can try again, and nothing was half done
+(every write is one transaction, evidence files are written atomically). Anything unexpected is a 500 with no
+internals in the body (the traceback goes to the log).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.auth.passwords import PasswordError
@@ -25,11 +29,15 @@ from service.cases.lifecycle import IllegalTransition
 from service.cases.manager import CaseError
 from service.core.site import SiteConfigError
 from service.site_editor import UnknownItemError
+from service.store.evidence import is_storage_full
 
 log = logging.getLogger(__name__)
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 _CODES |= {409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited"}
+_CODES |= {503: "unavailable"}
+DATABASE_RETRY_AFTER_S = 5
+STORAGE_RETRY_AFTER_S = 60
 
 
 def error_body(
@@ -62,6 +70,18 @@ def _summary(errors: list[dict[str, Any]]) -> str:
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers)
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached or used right now (server down or restarting, the
+    connection dropped, the pool exhausted, SQLite locked or its disk failing), not that the statement is wrong."""
+    if isinstance(exc, SQLAlchemyTimeout | OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def install(app: FastAPI) -> None:
@@ -98,6 +118,23 @@ def install(app: FastAPI) -> None:
         @app.exception_handler(kind)
         async def _invalid(_: Request, exc: Exception) -> JSONResponse:
             return _json(422, error_body(422, str(exc), "invalid"))
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(SQLAlchemyTimeout)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if not is_database_unavailable(exc):
+            return await _unexpected(request, exc)
+        log.warning("database unavailable in %s %s: %s", request.method, request.url.path, _first_line(exc))
+        body = error_body(503, "database unavailable; try again shortly", "database_unavailable")
+        return _json(503, body, {"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+
+    @app.exception_handler(OSError)
+    async def _os_error(request: Request, exc: Exception) -> JSONResponse:
+        if not is_storage_full(exc):
+            return await _unexpected(request, exc)
+        log.error("storage full in %s %s: %s", request.method, request.url.path, exc)
+        body = error_body(503, "server storage full; nothing was kept, try again later", "storage_full")
+        return _json(503, body, {"Retry-After": str(STORAGE_RETRY_AFTER_S)})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,7 +1,7 @@
 """An in-process sliding-window counter: at most ``limit`` events per key within ``window`` seconds.
 
-Used for failed logins (per user name and client address, and per address); one process serves the API,
-so in-process state is enough and needs no extra service.
+Used for failed logins (per user name and client address, and per address) and uploads (per principal); one
+process serves the API, so in-process state is enough and needs no extra service.
 """
 
 from __future__ import annotations
@@ -45,13 +45,28 @@ class SlidingWindow:
     def hit(self, key: str) -> None:
         """Count one event for ``key``."""
         with self._lock:
+            self._hit(key, self.clock())
+
+    def _hit(self, key: str, now: float) -> None:
+        if key not in self._events and len(self._events) >= self.max_keys:
+            for other in list(self._events):
+                self._recent(other, now)  # drops keys with nothing recent
+            if len(self._events) >= self.max_keys:  # still full: forget the oldest key
+                self._events.pop(next(iter(self._events)))
+        self._events.setdefault(key, deque()).append(now)
+
+    def take(self, key: str) -> float | None:
+        """Count one event for ``key`` if it is under the limit (None); else the seconds to wait, counting nothing.
+
+        Check and count in one step: concurrent requests of one key cannot all slip in under the limit.
+        """
+        with self._lock:
             now = self.clock()
-            if key not in self._events and len(self._events) >= self.max_keys:
-                for other in list(self._events):
-                    self._recent(other, now)  # drops keys with nothing recent
-                if len(self._events) >= self.max_keys:  # still full: forget the oldest key
-                    self._events.pop(next(iter(self._events)))
-            self._events.setdefault(key, deque()).append(now)
+            events = self._recent(key, now)
+            if events is not None and len(events) >= self.limit:
+                return max(events[0] + self.window - now, 0.0)
+            self._hit(key, now)
+            return None
 
     def reset(self, key: str) -> None:
         with self._lock:

@@ -3,8 +3,8 @@
 One thread takes the oldest unfinished batch and runs its pending photos through detection, the photo rules
 and the case manager (:func:`service.scan.scan_photo`), a chunk at a time so decoding overlaps inference. Each
 photo's item is marked done in the transaction that ingests its sightings, so a crash (kill -9 included) loses
-nothing and repeats nothing: on start-up the worker finds the pending items and goes on. Database trouble is
-not a photo's fault: the worker logs it, waits and tries the same items again.
+nothing and repeats nothing: on start-up the worker finds the pending items and goes on. Database trouble and a full
+disk are not a photo's fault: the worker logs them, waits and tries the same items again.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from service.batches.ingest import batch_dir
 from service.context import Context
 from service.scan import Where, detect_kept, scan_photo
 from service.sources import Source
+from service.store.evidence import is_storage_full
 from service.store.models import PhotoBatch, PhotoBatchItem
 from vision.imageio import read_bytes
 
@@ -102,6 +103,8 @@ class BatchWorker:
                 photo = scan_photo(ctx, result, data, where, then=finish)
                 error = photo.error
             except (ValueError, OSError) as exc:  # refused by the case manager or the evidence folder
+                if is_storage_full(exc):
+                    raise  # not the photo's fault: it stays pending and is tried again after RETRY_S
                 error = str(exc)
             if error is not None:
                 with ctx.store.transaction() as s:

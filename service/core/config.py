@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     )
     session_hours: float = Field(default=12.0, gt=0.0, le=24.0 * 30, description="lifetime of a login session")
     cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")
+    # Uploads (photo batches, handling photos) per principal: a leaked token or a runaway phone app must not fill
+    # the disk or starve the detector for everyone else.
+    upload_rate_limit: int = Field(
+        default=60, ge=0, le=1_000_000, description="uploads per principal within upload_rate_window_s; 0 = no limit"
+    )
+    upload_rate_window_s: float = Field(default=60.0, gt=0.0, le=86_400.0, description="upload rate-limit window")
     # PostgreSQL connection pool, per process (CLI, API worker, Ray actor); SQLite ignores these.
     db_pool_size: int = Field(default=5, ge=1, le=500, description="connections each process keeps open")
     db_max_overflow: int = Field(default=10, ge=0, le=500, description="extra connections a busy process may open")

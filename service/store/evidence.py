@@ -5,6 +5,7 @@ This is the local-disk backend of :class:`service.store.blobs.BlobStore`; object
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -20,6 +21,14 @@ from sqlalchemy.orm import Session
 from service.store.models import EvidenceFile, EvidenceKind
 
 _EXT = re.compile(r"[a-z0-9]{1,8}")
+# errno values meaning the storage is full, not that the data is bad: the write is worth trying again later.
+STORAGE_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in STORAGE_FULL
+
+
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 

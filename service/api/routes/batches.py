@@ -2,7 +2,8 @@
 
 ``POST /batches`` streams the body to disk (see :mod:`service.batches.ingest`), answers 202 with the queued
 batch and wakes the background worker; ``GET /batches/{id}`` shows progress, per-photo errors and the cases
-opened or updated. Ingest tokens and staff (admin, operator) may upload and read batches.
+opened or updated. Ingest tokens and staff (admin, operator) may upload and read batches; uploads are rate-limited
+per principal (``Settings.upload_rate_limit``, 429 with Retry-After).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from service.api.deps import CtxDep, Ingest, SessionDep
+from service.api.deps import CtxDep, Ingest, SessionDep, limit_uploads
 from service.api.errors import error_body, not_found
 from service.api.schemas import Page
 from service.api.schemas.batches import Batch, BatchCases, BatchItem, BatchSummary, ItemError
@@ -82,6 +83,7 @@ async def _receive(request: Request, folder: BatchFolder) -> dict[str, str]:
     },
 )
 async def upload(request: Request, ctx: CtxDep, principal: Ingest) -> JSONResponse:
+    limit_uploads(request, principal)
     limits: Limits = request.app.state.batch_limits
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limits.max_request_bytes:

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Path, Query, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile
 from pydantic import AwareDatetime
 
 from datasets.taxonomy import Violation
-from service.api.deps import AnyUser, CtxDep, SessionDep, Staff
+from service.api.deps import AnyUser, CtxDep, SessionDep, Staff, limit_uploads
 from service.api.errors import not_found
 from service.api.schemas import Page
 from service.api.schemas.cases import (
@@ -165,10 +165,13 @@ def handle(
     case_id: CaseIdPath,
     principal: AnyUser,
     ctx: CtxDep,
+    request: Request,
     photo: Annotated[UploadFile, File(description="the 处置反馈 photo: JPEG, PNG, WebP or BMP, up to 25 MB")],
     note: Annotated[str | None, Form(min_length=1, max_length=2000)] = None,
 ) -> CaseDetail:
-    """The unit reports the case handled (处置反馈), with a photo of the place."""
+    """The unit reports the case handled (处置反馈), with a photo of the place. Rate-limited per principal, as
+    photo batches are (429 with Retry-After)."""
+    limit_uploads(request, principal)
     data = photo.file.read(MAX_PHOTO_BYTES + 1)
     if len(data) > MAX_PHOTO_BYTES:
         raise HTTPException(413, f"photo over {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
