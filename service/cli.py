@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from service.auth.commands import add_parsers as add_auth_parsers
+from service.cluster.engine import check_shared_store, parse_engine
 from service.core.config import REPO_ROOT, Settings
 from service.pipeline import PhotoResult, detect_sources
 from service.progress import Progress
@@ -220,11 +221,29 @@ def cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
         out.write(line + "\n")
         bar[0].advance(done - bar[0].done)
 
-    with open_context(site=args.site, model=args.model) as ctx:
+    settings = Settings()
+    engine = parse_engine(args.cluster or settings.cluster)
+    with open_context(settings, site=args.site, model=args.model) as ctx:
+        where = (args.camera, args.place, args.lat, args.lon)
         try:
-            report = scan(
-                args.paths, ctx, camera=args.camera, place=args.place, lat=args.lat, lon=args.lon, progress=progress
-            )
+            if engine.is_local:
+                report = scan(args.paths, ctx, *where, progress=progress)
+            else:
+                # Imported here: Ray is the [cluster] extra.
+                from service.cluster.archive import scan_on_ray
+
+                engine.connect()
+                check_shared_store(ctx.store_url, engine.nodes())
+                report = scan_on_ray(
+                    args.paths,
+                    ctx,
+                    *where,
+                    progress=progress,
+                    actors=args.actors,
+                    cpus_per_actor=settings.cluster_cpus_per_worker,
+                    gpus_per_actor=settings.cluster_gpus_per_worker,
+                )
+                notes.write(f"actors: {len(report.per_actor)}, photos each: {sorted(report.per_actor.values())}\n")
         finally:
             if bar:
                 bar[0].close()
@@ -239,6 +258,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from service.auth.commands import no_user_hint
 
     settings = Settings()
+    if args.cluster is not None:  # the service's background work reads it from its settings
+        settings = settings.model_copy(update={"cluster": args.cluster})
     hint = no_user_hint(settings)
     if hint:
         out.write(f"{hint}\n")
@@ -291,6 +312,23 @@ def _add_progress_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _cluster(text: str) -> str:
+    try:
+        return parse_engine(text).address
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_cluster_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cluster",
+        type=_cluster,
+        metavar="WHERE",
+        help="local (this process), auto (RAY_ADDRESS or this machine's Ray), ray://head:10001 or host:port "
+        "(default: GRIDWATCH_CLUSTER, else local; needs the [cluster] extra)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gridwatch", description="Spot urban-management violations in photos and camera feeds."
@@ -331,12 +369,15 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--site", type=Path, help="site YAML (default: GRIDWATCH_SITE, else a one-grid default site)")
     sc.add_argument("--model", type=Path, help="ONNX model (default: GRIDWATCH_MODEL or the shipped model)")
     sc.add_argument("--format", choices=("text", "jsonl"), default="text", help="output format (default text)")
+    _add_cluster_flag(sc)
+    sc.add_argument("--actors", type=_positive_int, default=2, help="detector actors with --cluster (default 2)")
     _add_progress_flag(sc)
     sc.set_defaults(func=cmd_scan)
 
     serve = sub.add_parser("serve", help="run the service: REST API, web UI, camera streams and photo batches")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    _add_cluster_flag(serve)
     serve.set_defaults(func=cmd_serve)
     add_auth_parsers(sub)
 

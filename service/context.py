@@ -24,7 +24,7 @@ from vision.detector import Detector
 from vision.ocr import PosterReader
 
 if TYPE_CHECKING:  # the worker imports this module
-    from service.workers.cameras import CameraManager
+    from service.workers.cameras import CameraRunner
 
 MODEL_VERSION_CHARS = 128  # the store's model_version column
 
@@ -55,7 +55,7 @@ class Context:
         self.ocr = PosterReader(threads=settings.threads)  # its models load on the first poster
         self._model = model or settings.model
         self._detector = detector
-        self.cameras: CameraManager | None = None  # the camera stream workers, when the service runs them
+        self.cameras: CameraRunner | None = None  # the camera stream workers, when the service runs them
 
     @property
     def detector(self) -> Detector:

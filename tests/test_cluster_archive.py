@@ -3,11 +3,13 @@ the same cases and the same report as the single-process scan of the same archiv
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from service.cli import main
 from service.cluster.archive import scan_on_ray
 from service.cluster.engine import ClusterError, Engine, check_shared_store, parse_engine
 from service.context import open_context
@@ -78,3 +80,23 @@ def test_cluster_addresses_and_shared_stores() -> None:
     check_shared_store("postgresql+psycopg://db/gridwatch", nodes=8)
     with pytest.raises(ClusterError, match="shared store"):
         check_shared_store("sqlite:///data/gridwatch.db", nodes=2)
+
+
+def test_gridwatch_scan_on_the_cluster(
+    ray_cluster: None,
+    archive: Path,
+    place_site: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("GRIDWATCH_DATA_DIR", str(tmp_path))  # the default SQLite store: fine on one node
+    monkeypatch.setenv("GRIDWATCH_THREADS", "1")
+    args = ["scan", str(archive), "--site", str(place_site), "--place", PLACE, "--format", "jsonl"]
+    assert main([*args, "--cluster", "auto", "--actors", "2"]) == 0
+    out, notes = capsys.readouterr()
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 2 * len(list(SAMPLES.glob("*.jpg"))) + 1 and "actors: 2" in notes
+    with pytest.raises(SystemExit) as refused:
+        main([*args, "--cluster", "nowhere"])
+    assert refused.value.code == 2 and "--cluster takes" in capsys.readouterr().err

@@ -10,10 +10,10 @@ from fastapi import FastAPI
 
 from service.batches.ingest import Limits
 from service.batches.worker import BatchWorker
+from service.cluster.fleet import camera_runner
 from service.context import Context
 from service.evidence_privacy import PrivateEvidence
 from service.integrations.webhooks import WebhookDispatcher
-from service.workers.cameras import CameraManager
 
 
 @contextmanager
@@ -27,9 +27,7 @@ def background(app: FastAPI, ctx: Context) -> Iterator[None]:
     app.state.batch_worker = batches = BatchWorker(ctx)
     app.state.webhooks = webhooks = WebhookDispatcher(ctx.store)
     # the site editor applies camera changes through ctx.cameras; the detector is loaded on the first frame
-    app.state.cameras = ctx.cameras = CameraManager(
-        ctx.site, lambda: ctx.detector, ctx.manager, metrics=app.state.metrics
-    )
+    app.state.cameras = ctx.cameras = camera_runner(ctx, app.state.metrics)  # in this process or on Ray
     batches.start()
     webhooks.start()
     ctx.cameras.start()

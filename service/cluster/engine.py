@@ -9,8 +9,8 @@ from sqlalchemy.engine import make_url
 NAMESPACE = "gridwatch"  # named actors of GridWatch live here
 
 
-class ClusterError(RuntimeError):
-    """A cluster that cannot be used as asked (Ray missing, a store the workers cannot share)."""
+class ClusterError(ValueError):
+    """A cluster that cannot be used as asked (Ray missing, a store the workers cannot share): a setup error."""
 
 
 @dataclass(frozen=True)

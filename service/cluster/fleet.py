@@ -25,10 +25,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.cluster.engine import check_shared_store, parse_engine
 from service.context import Context, open_context
 from service.core.config import Settings
 from service.core.site import Camera, SiteConfig
-from service.workers.cameras import CameraManager, CameraStatus
+from service.workers.cameras import CameraManager, CameraRunner, CameraStatus, StreamMetrics
 from vision.motion import MotionSettings
 from vision.stream.reader import ReaderSettings, StreamState, redact_source
 
@@ -365,3 +366,19 @@ class CameraFleet:
         except (RayActorError, GetTimeoutError):
             return None
         return data
+
+
+def camera_runner(ctx: Context, metrics: StreamMetrics | None = None) -> CameraRunner:
+    """What runs the service's cameras: a :class:`CameraManager` in this process (``GRIDWATCH_CLUSTER=local``, the
+    default), else a :class:`CameraFleet` on the cluster it names (``serve --cluster``). Not started yet.
+
+    The fleet's actors keep their own metrics; the service's ``metrics`` count only cameras run in this process.
+    """
+    engine = parse_engine(ctx.settings.cluster)
+    if engine.is_local:
+        return CameraManager(ctx.site, lambda: ctx.detector, ctx.manager, metrics=metrics)
+    engine.connect()
+    check_shared_store(ctx.store_url, engine.nodes())
+    settings = ctx.settings
+    options = WorkerOptions(cpus=settings.cluster_cpus_per_worker, gpus=settings.cluster_gpus_per_worker)
+    return CameraFleet.for_context(ctx, workers=settings.cluster_camera_workers, options=options)

@@ -54,3 +54,10 @@ class Settings(BaseSettings):
     s3_region: str | None = Field(default=None, description="region of the bucket")
     s3_access_key: str | None = Field(default=None, description="access key id; default: the AWS credential chain")
     s3_secret_key: SecretStr | None = Field(default=None, description="secret access key")
+    # Where camera streams and photo scans run: this process, or a Ray cluster (the [cluster] extra).
+    cluster: str = Field(
+        default="local", description="local, auto (RAY_ADDRESS or this machine's Ray), ray://head:10001 or host:port"
+    )
+    cluster_camera_workers: int = Field(default=2, ge=1, le=10_000, description="camera actors the service keeps")
+    cluster_cpus_per_worker: float = Field(default=1.0, gt=0.0, le=256.0, description="CPUs of each Ray actor")
+    cluster_gpus_per_worker: float = Field(default=0.0, ge=0.0, le=16.0, description="GPUs of each Ray actor")

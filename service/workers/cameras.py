@@ -57,6 +57,23 @@ class StreamMetrics(Protocol):
     cases_opened: Counter  # labels: violation
 
 
+class CameraRunner(Protocol):
+    """What the service needs from whatever runs its cameras: a :class:`CameraManager` in this process, or a
+    :class:`service.cluster.fleet.CameraFleet` of Ray actors."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def apply(self, site: SiteConfig) -> None: ...
+
+    def status(self) -> list[CameraStatus]: ...
+
+    def camera_status(self, camera_id: str) -> CameraStatus: ...
+
+    def snapshot(self, camera_id: str) -> bytes | None: ...
+
+
 class CameraStatus(BaseModel):
     """How a camera is doing, as the API shows it."""
 

@@ -10,22 +10,22 @@ from fastapi.concurrency import run_in_threadpool
 
 from service.api.deps import AnyUser
 from service.auth.principal import Principal
-from service.workers.cameras import CameraManager, CameraStatus
+from service.workers.cameras import CameraRunner, CameraStatus
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 
 
-def get_cameras(request: Request) -> CameraManager:
-    cameras: CameraManager | None = getattr(request.app.state, "cameras", None)
+def get_cameras(request: Request) -> CameraRunner:
+    cameras: CameraRunner | None = getattr(request.app.state, "cameras", None)
     if cameras is None:
         raise HTTPException(503, "camera streams are not running")
     return cameras
 
 
-CamerasDep = Annotated[CameraManager, Depends(get_cameras)]
+CamerasDep = Annotated[CameraRunner, Depends(get_cameras)]
 
 
-def _visible(cameras: CameraManager, camera_id: str, principal: Principal) -> CameraStatus:
+def _visible(cameras: CameraRunner, camera_id: str, principal: Principal) -> CameraStatus:
     try:
         status = cameras.camera_status(camera_id)
     except KeyError:
