@@ -40,15 +40,19 @@ def ray_cluster() -> Iterator[None]:
     ray.shutdown()
 
 
-@pytest.fixture(scope="session")
-def place_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example site whose patrol place has a no-parking zone over the whole photo."""
+def write_place_site(folder: Path) -> Path:
+    """``folder/site.yaml``: the example site whose patrol place has a no-parking zone over the whole photo."""
     cfg = load_site(ROOT / "docs" / "site.example.yaml")
     whole = Zone(id="whole-photo", kind="no_parking", polygon=[(0, 0), (1, 0), (1, 1), (0, 1)])
     places = [p.model_copy(update={"zones": [whole]}) if p.id == PLACE else p for p in cfg.places]
-    path = tmp_path_factory.mktemp("site") / "site.yaml"
+    path = folder / "site.yaml"
     dump_site(cfg.model_copy(update={"places": places}), path)
     return path
+
+
+@pytest.fixture(scope="session")
+def place_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_place_site(tmp_path_factory.mktemp("site"))
 
 
 def case_set(store: Store) -> set[CaseKey]:
