@@ -20,7 +20,6 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,9 +67,8 @@ class WorkerOptions:
 
 @dataclass(frozen=True)
 class WorkerInfo:
-    """A worker's answer to a health check."""
+    """A worker's answer to a health check: where it runs and the cameras it runs."""
 
-    incarnation: str  # new for every actor process: a restarted actor has lost its cameras
     node_id: str
     cameras: tuple[str, ...]
 
@@ -83,7 +81,6 @@ class CameraWorker:
 
         self._stack = ExitStack()
         self.ctx: Context = self._stack.enter_context(open_context(settings))
-        self.incarnation = uuid.uuid4().hex
         self.node_id = ray.get_runtime_context().get_node_id()
         self.assigned: tuple[str, ...] = ()
         self.cameras = CameraManager(
@@ -102,7 +99,7 @@ class CameraWorker:
         self.assigned = tuple(sorted(camera_ids))
 
     def ping(self) -> WorkerInfo:
-        return WorkerInfo(self.incarnation, self.node_id, self.assigned)
+        return WorkerInfo(self.node_id, self.assigned)
 
     def status(self) -> list[CameraStatus]:
         """The status of this worker's cameras."""
@@ -247,19 +244,18 @@ class CameraFleet:
                         ray.kill(worker.handle)
                         self._replace(name, f"no answer to {worker.misses} health checks")
                     continue
-                if worker.info is not None and info.incarnation != worker.info.incarnation:
-                    self._orphan(name)  # restarted behind our back: it runs nothing now
                 worker.info, worker.misses = info, 0
             return self._assign_orphans()
 
     def _replace(self, name: str, why: str) -> None:
         moved = self._orphan(name)
-        del self._workers[name]
-        log.warning("camera worker %s %s; its cameras %s move to live workers", name, why, moved or "(none)")
+        info = self._workers.pop(name).info
+        node = info.node_id if info is not None else "not placed yet"
+        log.warning("camera worker %s (node %s) %s; its cameras %s move to live workers", name, node, why, moved)
         self._spawn()
 
     def _orphan(self, name: str) -> list[str]:
-        cameras = sorted(c for c, owner in self._owner.items() if owner == name)
+        cameras = self._cameras_of(name)
         for camera in cameras:
             del self._owner[camera]
         return cameras
@@ -300,7 +296,7 @@ class CameraFleet:
         for name in names:
             info = self._workers[name].info
             if info is not None:
-                self._workers[name].info = WorkerInfo(info.incarnation, info.node_id, tuple(self._cameras_of(name)))
+                self._workers[name].info = WorkerInfo(info.node_id, tuple(self._cameras_of(name)))
 
     # ---- the camera manager's surface ------------------------------------------------------------------
 
