@@ -13,12 +13,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile
-from pydantic import AwareDatetime
 
 from datasets.taxonomy import Violation
 from service.api.deps import AnyUser, CtxDep, SessionDep, Staff, limit_uploads
 from service.api.errors import not_found
-from service.api.schemas import Page
+from service.api.schemas import Instant, Page
 from service.api.schemas.cases import (
     ActionRequest,
     BulkActionRequest,
@@ -87,8 +86,8 @@ def list_cases(
     unit: SlugList = [],  # noqa: B006
     camera: SlugList = [],  # noqa: B006
     place: SlugList = [],  # noqa: B006
-    since: Annotated[AwareDatetime | None, Query(description="first seen at or after (ISO 8601 with offset)")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="first seen before")] = None,
+    since: Annotated[Instant | None, Query(description="first seen at or after (ISO 8601 with offset)")] = None,
+    until: Annotated[Instant | None, Query(description="first seen before")] = None,
     overdue: bool | None = None,
     needs_rework: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -11,10 +11,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime
 
 from datasets.taxonomy import Violation
 from service.api.deps import AnyUser, CtxDep, SessionDep, Staff
+from service.api.schemas import Instant
 from service.cases.kpi import GroupBy, kpis
 from service.cases.lifecycle import CaseState
 from service.cases.queries import CaseFilter
@@ -43,8 +43,8 @@ def export_cases(
     session: SessionDep,
     state: Annotated[list[CaseState], Query(max_length=len(CaseState))] = [],  # noqa: B006 - FastAPI copies it
     violation: Annotated[list[Violation], Query(max_length=len(Violation))] = [],  # noqa: B006
-    since: Annotated[AwareDatetime | None, Query(description="first seen at or after")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="first seen before")] = None,
+    since: Annotated[Instant | None, Query(description="first seen at or after")] = None,
+    until: Annotated[Instant | None, Query(description="first seen before")] = None,
 ) -> Response:
     f = CaseFilter(states=state, violations=violation, since=since, until=until, grids_visible=principal.grids)
     return _file(cases_table(session, f), fmt)
@@ -56,8 +56,8 @@ def export_kpis(
     _: AnyUser,
     ctx: CtxDep,
     session: SessionDep,
-    start: Annotated[AwareDatetime | None, Query(description="deadlines at or after; default end - 28 days")] = None,
-    end: Annotated[AwareDatetime | None, Query(description="deadlines before; default now")] = None,
+    start: Annotated[Instant | None, Query(description="deadlines at or after; default end - 28 days")] = None,
+    end: Annotated[Instant | None, Query(description="deadlines before; default now")] = None,
     by: GroupBy | None = None,
 ) -> Response:
     end = end or datetime.now(UTC)

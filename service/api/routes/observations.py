@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from datasets.taxonomy import Violation
 from service.api.deps import AnyUser, SessionDep
-from service.api.schemas import Page
+from service.api.schemas import Instant, Page
 from service.api.schemas.cases import ObservationOut
 from service.cases import queries
 from service.core.site import Slug
@@ -26,8 +25,8 @@ def list_observations(
     violation: Annotated[list[Violation], Query(max_length=len(Violation))] = [],  # noqa: B006 - FastAPI copies it
     camera: SlugList = [],  # noqa: B006
     place: SlugList = [],  # noqa: B006
-    since: Annotated[AwareDatetime | None, Query(description="seen at or after (ISO 8601 with offset)")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="seen before")] = None,
+    since: Annotated[Instant | None, Query(description="seen at or after (ISO 8601 with offset)")] = None,
+    until: Annotated[Instant | None, Query(description="seen before")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Page[ObservationOut]:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import AwareDatetime
 
 from service.api.deps import AnyUser, CtxDep, SessionDep
+from service.api.schemas import Instant
 from service.api.schemas.reports import KpiOut, RankingOut
 from service.cases.kpi import GroupBy, kpis, weekly_grid_ranking
 
@@ -23,8 +23,8 @@ def report_kpis(
     _: AnyUser,
     ctx: CtxDep,
     session: SessionDep,
-    start: Annotated[AwareDatetime | None, Query(description="deadlines at or after; default end - 28 days")] = None,
-    end: Annotated[AwareDatetime | None, Query(description="period end (deadline before); default now")] = None,
+    start: Annotated[Instant | None, Query(description="deadlines at or after; default end - 28 days")] = None,
+    end: Annotated[Instant | None, Query(description="period end (deadline before); default now")] = None,
     by: GroupBy | None = None,
 ) -> list[KpiOut]:
     """KPIs of the cases due in ``[start, end)``, one row per group (or one row overall without ``by``)."""

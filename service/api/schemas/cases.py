@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
 from datasets.taxonomy import Violation
-from service.api.schemas import Request, Response
+from service.api.schemas import Instant, Request, Response
 from service.cases.lifecycle import Action, CaseState
 from service.core.site import Slug
 from service.store.models import EvidenceKind, EvidenceRole, VerdictKind
@@ -92,7 +92,7 @@ class CaseDetail(CaseOut):
 class ActionRequest(Request):
     note: Note | None = None
     unit_id: Slug | None = Field(default=None, description="dispatch only: the unit, instead of the grid's")
-    deadline: AwareDatetime | None = Field(default=None, description="extend only: the new, later deadline")
+    deadline: Instant | None = Field(default=None, description="extend only: the new, later deadline")
 
 
 class BulkActionRequest(Request):
