@@ -3,7 +3,8 @@
 zip archives with hostile entries, and the tables that say what GridWatch must make of each.
 
 Everything is built in memory from the bundled sample photos, cheaply: a 30000x30000 "image" is a real header
-declaring that size, not 900 MB of pixels.
+declaring that size, not 900 MB of pixels. :class:`HostileCamera` is an MJPEG camera that drops the connection,
+stalls or sends garbage frames on cue.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 import stat
 import struct
+import time
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -215,4 +217,87 @@ def tree(root: Path) -> dict[str, int]:
             out[str(path.relative_to(root))] = -1
         elif path.is_file():
             out[str(path.relative_to(root))] = path.stat().st_size
+    return out
+
+
+# ---- a misbehaving camera ---------------------------------------------------------------------------------
+
+GOOD, GARBAGE = "good", "garbage"
+
+
+class HostileCamera:
+    """An HTTP MJPEG camera that misbehaves on purpose. Each connection plays the next script in ``scripts`` (the
+    last one repeats): a list of steps, ``("good", n)`` n real frames, ``("garbage", n)`` n parts announced as JPEG
+    holding random bytes, ``("stall", s)`` s seconds of silence with the connection held open, ``("close", 0)``
+    drop the connection. A script that runs out keeps sending good frames."""
+
+    def __init__(self, jpegs: list[bytes], scripts: list[list[tuple[str, float]]], fps: float = 12.5) -> None:
+        import random
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.connections = 0
+        self.jpegs, self.scripts, self.period = jpegs, scripts, 1.0 / fps
+        rng = random.Random(7)
+        camera = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                camera.connections += 1
+                script = camera.scripts[min(camera.connections, len(camera.scripts)) - 1]
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+                self.end_headers()
+                i = 0
+
+                def send(part: bytes) -> None:
+                    nonlocal i
+                    head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(part)}\r\n\r\n"
+                    self.wfile.write(head.encode() + part + b"\r\n")
+                    self.wfile.flush()
+                    i += 1
+                    time.sleep(camera.period)
+
+                try:
+                    for step, amount in script:
+                        if step == "close":
+                            return
+                        if step == "stall":
+                            time.sleep(amount)
+                            continue
+                        for _ in range(int(amount)):
+                            good = camera.jpegs[i % len(camera.jpegs)]
+                            send(good if step == GOOD else rng.randbytes(len(good)))
+                    while True:
+                        send(camera.jpegs[i % len(camera.jpegs)])
+                except (BrokenPipeError, ConnectionResetError):
+                    return
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/video.mjpg"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> HostileCamera:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def clip_jpegs(clip: Path, frames: int = 40) -> list[bytes]:
+    """The first ``frames`` frames of a video as JPEGs."""
+    cap = cv2.VideoCapture(str(clip))
+    out: list[bytes] = []
+    while len(out) < frames:
+        ok, image = cap.read()
+        if not ok:
+            break
+        out.append(bytes(cv2.imencode(".jpg", image)[1]))
+    cap.release()
     return out

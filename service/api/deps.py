@@ -7,12 +7,14 @@ refused: the cookie is SameSite=Lax already, the Origin check also covers same-s
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterator
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from service.auth import tokens
@@ -25,6 +27,8 @@ SESSION_COOKIE = "gridwatch_session"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
+log = logging.getLogger(__name__)
+
 ALL_ROLES = tuple(Role)
 STAFF = (Role.ADMIN, Role.OPERATOR)  # the supervision centre
 
@@ -36,8 +40,16 @@ def get_ctx(request: Request) -> Context:
 
 def get_session(ctx: Annotated[Context, Depends(get_ctx)]) -> Iterator[Session]:
     """A read session for the request; writes go through the case manager or ``ctx.store.transaction()``."""
-    with ctx.store.session() as session:
+    session = ctx.store.session()
+    try:
         yield session
+    finally:
+        try:
+            session.close()
+        except (OperationalError, InterfaceError) as exc:
+            # The connection died after the answer was made (database restarted, link cut): closing rolls back a
+            # read, so nothing is lost; the pool drops the connection. Raising here would hit a sent response.
+            log.warning("closing a read session on a lost database connection: %s", str(exc).splitlines()[0])
 
 
 def _presented_token(request: Request) -> tuple[str | None, bool]:
