@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service.cluster.fleet import CameraFleet, WorkerOptions, only_cameras
+from service.cluster.fleet import CameraFleet, WorkerOptions, camera_runner, only_cameras
 from service.context import Context, open_context
 from service.core.config import Settings
 from service.core.site import dump_site
 from service.store.models import Case
+from service.workers.cameras import CameraManager
 from tests.db_fixtures import throwaway_pg_database
 from tests.stream_fixtures import wait_for
 from tests.test_camera_manager import camera, site
@@ -48,6 +49,15 @@ def test_only_cameras_keeps_disabled_cameras_off(ctx: Context) -> None:
     off = ctx.site.model_copy(update={"cameras": [ctx.site.cameras[0].model_copy(update={"enabled": False})]})
     assert [c.enabled for c in only_cameras(off, {"cam-a"}).cameras] == [False]
     assert [c.enabled for c in only_cameras(ctx.site, {"cam-b"}).cameras] == [False, True]
+
+
+def test_the_service_runs_its_cameras_where_its_settings_say(ray_cluster: None, ctx: Context) -> None:
+    assert isinstance(camera_runner(ctx), CameraManager)  # GRIDWATCH_CLUSTER=local, the default
+    ctx.settings = ctx.settings.model_copy(update={"cluster": "auto", "cluster_camera_workers": 3})
+    fleet = camera_runner(ctx)
+    assert isinstance(fleet, CameraFleet) and fleet.size == 3 and fleet.site == ctx.site
+    assert fleet.settings.database_url == ctx.store_url  # every actor opens the service's store
+    assert not fleet.running  # started by the service's lifespan
 
 
 def test_a_killed_camera_actor_loses_no_case_and_its_camera_resumes_elsewhere(ray_cluster: None, ctx: Context) -> None:
