@@ -11,7 +11,7 @@ import pytest
 
 from service.cli import main
 from service.cluster.archive import scan_on_ray
-from service.cluster.engine import ClusterError, Engine, check_shared_store, parse_engine
+from service.cluster.engine import ClusterError, Engine, check_shared_store, parse_engine, portable
 from service.context import open_context
 from service.core.config import Settings
 from service.scan import PhotoScan, ScanError, scan
@@ -80,6 +80,11 @@ def test_cluster_addresses_and_shared_stores() -> None:
     check_shared_store("postgresql+psycopg://db/gridwatch", nodes=8)
     with pytest.raises(ClusterError, match="shared store"):
         check_shared_store("sqlite:///data/gridwatch.db", nodes=2)
+    # Actors run in another working directory: relative paths are made absolute before they travel.
+    moved = portable(Settings(data_dir=Path("data"), site=Path("site.yaml"), model=Path("models/m.onnx")))
+    assert (moved.data_dir, moved.site, moved.model) == tuple(
+        Path(p).resolve() for p in ("data", "site.yaml", "models/m.onnx")
+    )
 
 
 def test_gridwatch_scan_on_the_cluster(

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from service.cluster.engine import portable
 from service.context import Context, open_context
 from service.core.config import Settings
 from service.scan import PhotoScan, ScanProgress, ScanReport, Where, resolve_where, scan_sources
@@ -91,13 +92,13 @@ def scan_on_ray(
     if min(actors, batch_size, detect_batch) < 1 or cpus_per_actor <= 0 or gpus_per_actor < 0:
         raise ValueError("actors, batch sizes and CPUs per actor must be positive, GPUs per actor at least 0")
     where = resolve_where(ctx, camera, place, lat, lon)
-    sources = list(iter_sources(paths))
+    sources = list(iter_sources(Path(path).resolve() for path in paths))  # absolute: actors run elsewhere
     report = ClusterScanReport()
     if not sources:
         return report
     # ONNX Runtime's default of one thread per core would oversubscribe a node shared by several actors.
     threads = ctx.settings.threads or max(1, math.floor(cpus_per_actor))
-    settings = ctx.settings.model_copy(update={"threads": threads})
+    settings = portable(ctx.settings).model_copy(update={"threads": threads})
     rows = [{"source": ray.cloudpickle.dumps(source)} for source in sources]  # type: ignore[no-untyped-call]
     blocks = min(len(rows), actors * BLOCKS_PER_ACTOR)
     scanned = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(

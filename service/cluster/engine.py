@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import make_url
 
+from service.core.config import Settings
+
 NAMESPACE = "gridwatch"  # named actors of GridWatch live here
 
 
@@ -57,3 +59,15 @@ def check_shared_store(database_url: str, nodes: int) -> None:
             f"a {nodes}-node cluster needs a shared store: set GRIDWATCH_DATABASE_URL to PostgreSQL "
             "(the SQLite file of this machine is not reachable from the others)"
         )
+
+
+def portable(settings: Settings) -> Settings:
+    """``settings`` with their paths made absolute: an actor runs in another working directory (on another node,
+    where the paths must name the same shared files)."""
+    return settings.model_copy(
+        update={
+            "data_dir": settings.data_dir.resolve(),
+            "model": settings.model.resolve(),
+            "site": settings.site.resolve() if settings.site else None,
+        }
+    )

@@ -24,7 +24,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.cluster.engine import check_shared_store, parse_engine
+from service.cluster.engine import check_shared_store, parse_engine, portable
 from service.context import Context, open_context
 from service.core.config import Settings
 from service.core.site import Camera, SiteConfig
@@ -160,7 +160,7 @@ class CameraFleet:
     @classmethod
     def for_context(cls, ctx: Context, **kwargs: Any) -> CameraFleet:
         """A fleet for the service's context: its applied settings and site."""
-        return cls(ctx.settings, ctx.site, **kwargs)
+        return cls(portable(ctx.settings), ctx.site, **kwargs)
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
