@@ -6,11 +6,14 @@ schema (the observation fingerprint and the open-case-per-place unique index) an
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import import_module
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier as BarrierType
 from pathlib import Path
 
 import pytest
@@ -21,7 +24,7 @@ from sqlalchemy.orm import Session
 from datasets.taxonomy import Violation
 from service.cases.lifecycle import Action, CaseState
 from service.cases.manager import CaseError, CaseManager, IngestResult, Outcome
-from service.store.db import Store
+from service.store.db import Store, open_store
 from service.store.evidence import EvidenceStore
 from service.store.models import OPEN_PLACE_CASE, Case, Observation, VerdictKind
 from service.store.sites import sync_site
@@ -120,6 +123,37 @@ def test_many_writers_at_once_open_one_case(lockless: CaseManager) -> None:
     for t in threads:
         t.join(30)
     assert Counter(outcomes) == {Outcome.OPENED: 1, Outcome.UPDATED: writers - 1}
+    assert _count(lockless, Case) == 1 and _count(lockless, Observation) == writers
+
+
+def _write_from_a_process(url: str, evidence: str, i: int, start: BarrierType, outcomes: Queue[str]) -> None:
+    """One writer process: its own engine and pool, no advisory lock, released with the others at once."""
+    store = open_store(url, migrate=False)
+    try:
+        manager = CaseManager(LocklessStore(store), SITE, EvidenceStore(Path(evidence)))
+        start.wait()
+        outcomes.put(str(manager.ingest(MARKET, [picture(f"p{i}")], "m1", f"sha-{i}").outcome))
+    finally:
+        store.dispose()
+
+
+@ON_POSTGRES
+def test_writer_processes_at_once_open_one_case(lockless: CaseManager, store: Store, tmp_path: Path) -> None:
+    writers = 4
+    spawn = multiprocessing.get_context("spawn")  # fresh interpreters: no connection inherited from this one
+    start, outcomes = spawn.Barrier(writers), spawn.Queue()
+    url = store.engine.url.render_as_string(hide_password=False)
+    processes = [
+        spawn.Process(target=_write_from_a_process, args=(url, str(tmp_path / "evidence"), i, start, outcomes))
+        for i in range(writers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(60)
+    assert [p.exitcode for p in processes] == [0] * writers
+    got = Counter(outcomes.get(timeout=5) for _ in range(writers))
+    assert got == {"opened": 1, "updated": writers - 1}
     assert _count(lockless, Case) == 1 and _count(lockless, Observation) == writers
 
 
