@@ -50,7 +50,7 @@ class PhotoScanner:
         # One decode thread: the actor's CPU share goes to the detector.
         photos = scan_sources(sources, self.ctx, self.where, batch_size=self.detect_batch, workers=1)
         scanned = [pickle.dumps(photo) for photo in photos]
-        actor = ray.get_runtime_context().get_actor_id() or "driver"
+        actor = str(ray.get_runtime_context().get_actor_id())
         return {"photo": np.array(scanned, dtype=object), "actor": np.array([actor] * len(scanned), dtype=object)}
 
 
@@ -86,8 +86,8 @@ def scan_on_ray(
     share one padded input in a batch, which moves their boxes slightly with their batch partners, and a box is
     part of a sighting's fingerprint (a re-scan would then update cases instead of finding duplicates).
     """
-    import ray
     import ray.cloudpickle
+    import ray.data
 
     if min(actors, batch_size, detect_batch) < 1 or cpus_per_actor <= 0 or gpus_per_actor < 0:
         raise ValueError("actors, batch sizes and CPUs per actor must be positive, GPUs per actor at least 0")
