@@ -290,9 +290,10 @@ class HostileCamera:
         self.httpd.server_close()
 
 
-def clip_jpegs(clip: Path, frames: int = 40) -> list[bytes]:
-    """The first ``frames`` frames of a video as JPEGs."""
+def clip_jpegs(clip: Path, frames: int = 40, start_s: float = 0.0) -> list[bytes]:
+    """``frames`` frames of a video from ``start_s`` seconds on, as JPEGs."""
     cap = cv2.VideoCapture(str(clip))
+    cap.set(cv2.CAP_PROP_POS_MSEC, start_s * 1000)
     out: list[bytes] = []
     while len(out) < frames:
         ok, image = cap.read()

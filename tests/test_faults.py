@@ -135,6 +135,8 @@ def test_kill_9_of_serve_mid_batch_then_restart_processes_every_photo_once(backe
             wait_for(lambda: _batch(service, admin, batch_id)["state"] == "done", 300, "the batch to finish", 0.2)
             assert_exactly_once(store, batch_id, len(photos))
             store.dispose()
+            final = _batch(service, admin, batch_id)
+            print(f"[{backend}] killed after {before}/{len(photos)} photos; after the restart: {final}")
         finally:
             service.stop()
     assert "unhandled error" not in service.logs()
@@ -159,7 +161,8 @@ def camera_site(url: str) -> SiteConfig:
 def _camera_cases(store: Store) -> dict[int, tuple[str, str, list[float], int]]:
     """Case id -> (state, violation, box, observations)."""
     with store.session() as s:
-        counts = dict(s.execute(select(Observation.case_id, func.count()).group_by(Observation.case_id)).tuples().all())
+        rows = s.execute(select(Observation.case_id, func.count()).group_by(Observation.case_id))
+        counts = {case_id: n for case_id, n in rows}
         return {c.id: (c.state, c.violation, list(c.bbox), counts.get(c.id, 0)) for c in s.scalars(select(Case))}
 
 
@@ -176,14 +179,15 @@ def assert_no_duplicate_open_cases(cases: dict[int, tuple[str, str, list[float],
 
 @pytest.mark.reliability
 def test_kill_9_of_serve_mid_stream_then_restart_loses_and_duplicates_no_case(tmp_path: Path) -> None:
-    with HostileCamera(clip_jpegs(CLIP), [[]]) as camera:
+    # 17.5-19.1 s of the clip, looped: a car drives up and stops (as tests/test_camera_manager.py's car_cut)
+    with HostileCamera(clip_jpegs(CLIP, 20, start_s=17.5), [[]]) as camera:
         service = ServiceProcess(tmp_path, _site(tmp_path, camera_site(camera.url)))
         store: Store | None = None
         service.start()
         try:
             store = open_store(f"sqlite:///{service.data_dir / 'gridwatch.db'}", migrate=False)
             opened = store
-            wait_for(lambda: len(_camera_cases(opened)) >= 2, 240, "cases from the camera", 0.5)
+            wait_for(lambda: len(_camera_cases(opened)) >= 1, 240, "a case from the camera", 0.5)
             time.sleep(3)  # cases being updated by later frames when the kill lands
             service.kill9()
             before = _camera_cases(opened)
@@ -201,6 +205,7 @@ def test_kill_9_of_serve_mid_stream_then_restart_loses_and_duplicates_no_case(tm
             service.stop()
             if store is not None:
                 store.dispose()
+    print(f"cases before the kill {before}; after the restart {after}")
     lost = [i for i in before if i not in after]
     assert not lost, f"cases lost: {lost}"
     shrunk = [i for i, (_, _, _, n) in before.items() if after[i][3] < n]
@@ -238,10 +243,14 @@ def test_misbehaving_camera_is_reconnected_and_frames_flow_again(fault: str) -> 
             status = reader.status()
             assert status.last_error, status
             first_session = sampled()
+            t0 = time.monotonic()
             wait_for(
                 lambda: camera.connections >= 2 and sampled() >= first_session + 4, 60, "frames after reconnecting"
             )
             assert reader.status().state is StreamState.ONLINE and reader.running
+            print(
+                f"{fault}: {status.last_error!r}, frames again {time.monotonic() - t0:.1f} s later: {reader.status()}"
+            )
         finally:
             assert reader.stop()
 
@@ -341,14 +350,16 @@ def test_database_outage_gives_503_and_work_resumes(tmp_path: Path) -> None:
             assert ready.status_code == 503 and ready.json()["database"].startswith("unreachable")
             time.sleep(max(0.0, 8 - (time.monotonic() - outage)))  # the worker meets the outage too
             proxy.up()
-
+            back = time.monotonic()
             wait_for(
                 lambda: httpx.get(f"{service.url}/api/v1/cases", headers=admin, timeout=30).status_code == 200,
                 30,
                 "requests to work again",
                 0.5,
             )
+            recovered = time.monotonic() - back
             wait_for(lambda: _batch(service, admin, batch_id)["state"] == "done", 300, "the batch to finish", 0.5)
+            print(f"outage {back - outage:.1f} s; requests worked again {recovered:.1f} s after; batch done")
             store = open_store(direct, migrate=False)
             assert_exactly_once(store, batch_id, len(photos))
             store.dispose()
@@ -424,6 +435,7 @@ def test_disk_full_while_writing_evidence_keeps_photos_pending_and_leaves_no_par
             assert stuck["state"] != "done" and stuck["failed"] == 0, stuck
             assert not _partial(evidence), "a partial evidence file was left behind"
 
+            print(f"disk full: handle -> {handled.status_code}; batch after 8 s: {stuck}")
             filler.unlink()  # space again: the worker's next try goes through
             wait_for(lambda: _batch(service, admin, second)["state"] == "done", 120, "the batch after space came back")
             done = _batch(service, admin, second)
