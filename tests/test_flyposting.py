@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from datasets.build import SYNTH_PREFIX, build_dataset
@@ -23,6 +24,13 @@ from datasets.taxonomy import LABEL_NAMES
 from tests.test_dataset_build import DATA, needs_data
 
 FACADES = DATA / "facades_spb" / "images" / "train"
+
+
+def _read(path: Path) -> npt.NDArray[np.uint8]:
+    """The photo as OpenCV decodes it (the generator reads backgrounds the same way)."""
+    image = cv2.imread(str(path))
+    assert image is not None, path
+    return np.asarray(image, np.uint8)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +75,7 @@ def test_sheet_shapes_vary(fonts: list[Path]) -> None:
 @needs_data
 @pytest.mark.parametrize("seed", range(6))
 def test_boxes_cover_the_changed_pixels(fonts: list[Path], seed: int) -> None:
-    image = cv2.imread(str(sorted(FACADES.glob("*.jpg"))[seed]))
+    image = _read(sorted(FACADES.glob("*.jpg"))[seed])
     before = image.copy()
     boxes = compose(image, np.zeros((0, 4), np.float32), fonts, np.random.default_rng(seed))
     h, w = image.shape[:2]
@@ -88,7 +96,7 @@ def test_nothing_is_pasted_where_everything_is_avoided(fonts: list[Path]) -> Non
     path = sorted(FACADES.glob("*.jpg"))[0]
     pixels, boxes = synthesize(Background(path, np.array([[0, 0, 1, 1]], np.float32)), fonts, np.random.default_rng(0))
     assert len(boxes) == 0
-    assert np.array_equal(pixels, cv2.imread(str(path)))
+    assert np.array_equal(pixels, _read(path))
 
 
 def test_avoid_boxes_read_by_class(tmp_path: Path) -> None:
