@@ -2,7 +2,8 @@
 
 - Access: the routes tests/test_api_access.py leaves out (photo batches, evidence, exports, webhooks, camera
   status and snapshots) against every kind of caller, and a check that *every* operation of the OpenAPI document
-  has a row in one of the two tables, so a new route cannot ship without its access rule being tested.
+  has a row in one of the two tables, so a new route cannot ship without its access rule being tested; the web
+  UI's pages send anyone but a signed-in user to the login page, and every UI route is in that table too.
 - Tokens: a session token that was valid stops working once its lifetime passes (expiry and revocation by id, by
   user and by logout are in tests/test_auth.py).
 - Upload rate limit: per principal on ``POST /batches`` and ``POST /cases/{id}/handle``, 429 with Retry-After.
@@ -145,6 +146,35 @@ def test_every_operation_of_the_openapi_document_has_an_access_row(api: Api) -> 
         )
     ]
     assert not missing, f"routes without an access row: {missing}"
+
+
+UI_PAGES = ["/", "/review", "/cases", "/cases/{case}", "/cameras", "/cameras/cam-1", "/dashboard"]
+UI_PUBLIC = ["/login", "/static/{name}"]  # the sign-in form and its script
+
+
+@pytest.mark.parametrize("page", UI_PAGES)
+def test_web_ui_pages_send_everyone_but_a_signed_in_user_to_login(api: Api, shared: Objects, page: str) -> None:
+    path = page.format(case=shared.case)
+    for headers in ({}, {"Authorization": f"Bearer {api.ingest_token()}"}, {"Authorization": "Bearer gws_forged"}):
+        api.client.cookies.clear()
+        response = api.client.get(path, headers=headers, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login?next="), headers
+    api.client.cookies.clear()
+    response = api.client.get(path, headers=api.as_("viewer"), follow_redirects=False)
+    assert response.status_code in (200, 303) and not response.headers.get("location", "").startswith("/login")
+
+
+def test_every_web_ui_route_is_in_the_page_table(api: Api) -> None:
+    """The UI's routes are not in the OpenAPI document; a new page must be added to UI_PAGES (or UI_PUBLIC)."""
+    known = [re.sub(r"\{[^}]+\}", "[^/]+", p) for p in UI_PAGES + UI_PUBLIC]
+    routes = [str(getattr(r, "path", "")) for r in api.app.routes if not getattr(r, "include_in_schema", True)]
+    missing = [
+        r
+        for r in routes
+        if not r.startswith(("/docs", "/redoc", "/openapi"))
+        and not any(re.fullmatch(k, re.sub(r"\{[^}]+\}", "x", r)) for k in known)
+    ]
+    assert routes and not missing, f"web UI routes without an access row: {missing}"
 
 
 def test_a_session_token_stops_working_when_its_lifetime_passes(api: Api) -> None:
