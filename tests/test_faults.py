@@ -334,7 +334,7 @@ def test_database_outage_gives_503_and_work_resumes(tmp_path: Path) -> None:
         service.start()
         try:
             admin = service.login()
-            photos = photo_variants(12)
+            photos = photo_variants(24)
             batch_id = _upload(service, admin, photos)
             _wait_processed(service, admin, batch_id, 2, 240)
 
