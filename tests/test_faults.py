@@ -142,6 +142,50 @@ def test_kill_9_of_serve_mid_batch_then_restart_processes_every_photo_once(backe
     assert "unhandled error" not in service.logs()
 
 
+def _slow_body(photos: list[bytes], boundary: str, sent: threading.Event) -> Iterator[bytes]:
+    """A multipart body that sends its first photo, then dribbles: the upload is in flight when the kill lands."""
+    for i, data in enumerate(photos):
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="p{i}.jpg"\r\n\r\n'
+        yield head.encode() + data + b"\r\n"
+        sent.set()
+        time.sleep(1.0)
+    yield f"--{boundary}--\r\n".encode()
+
+
+@pytest.mark.reliability
+def test_kill_9_mid_upload_leaves_no_batch_and_the_restart_sweeps_its_folder(tmp_path: Path) -> None:
+    service = ServiceProcess(tmp_path, _site(tmp_path, BATCH_SITE))
+    service.start()
+    try:
+        admin = service.login()
+        sent = threading.Event()
+        headers = admin | {"content-type": "multipart/form-data; boundary=gw"}
+        body = _slow_body(photo_variants(30), "gw", sent)
+
+        def upload() -> None:
+            with suppress(httpx.HTTPError):  # the server dies under it
+                httpx.post(service.url + BATCHES, headers=headers, content=body, timeout=120)
+
+        client = threading.Thread(target=upload, daemon=True)
+        client.start()
+        batches = service.data_dir / "batches"
+        wait_for(lambda: sent.is_set() and any(batches.glob("*/*")), 60, "the upload to reach the disk", 0.05)
+        service.kill9()
+        client.join(30)
+        cut_off = [p for p in batches.iterdir() if p.is_dir()]
+        assert cut_off, "the cut-off upload left its folder"
+
+        service.start()
+        admin = service.login()
+        assert [p for p in batches.iterdir() if p.is_dir()] == [], "the restart swept the folder"
+        listed = httpx.get(service.url + BATCHES, headers=admin).json()
+        assert listed["total"] == 0, "a cut-off upload is no batch: it was never accepted (no 202)"
+    finally:
+        service.stop()
+    print(f"swept after kill -9 mid-upload: {[p.name for p in cut_off]}")
+    assert "never became a batch" in service.logs()
+
+
 # ---- kill -9 mid-stream ---------------------------------------------------------------------------------
 
 WHOLE = Zone(id="whole", kind="no_parking", polygon=[(0, 0), (1, 0), (1, 1), (0, 1)])

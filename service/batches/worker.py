@@ -4,16 +4,21 @@ One thread takes the oldest unfinished batch and runs its pending photos through
 and the case manager (:func:`service.scan.scan_photo`), a chunk at a time so decoding overlaps inference. Each
 photo's item is marked done in the transaction that ingests its sightings, so a crash (kill -9 included) loses
 nothing and repeats nothing: on start-up the worker finds the pending items and goes on. Database trouble and a full
-disk are not a photo's fault: the worker logs them, waits and tries the same items again.
+disk are not a photo's fault: the worker logs them, waits and tries the same items again. At start-up it removes
+the folders of uploads that a crash cut off before they became batches.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import shutil
 import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+
+from sqlalchemy import select
 
 from service.batches import store as batches
 from service.batches.ingest import batch_dir
@@ -42,8 +47,27 @@ class BatchWorker:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        try:
+            self.sweep_orphans()
+        except Exception:  # a sweep that fails must not keep the service from starting
+            log.exception("cannot sweep unfinished uploads")
         self._thread = threading.Thread(target=self._run, name="photo-batches", daemon=True)
         self._thread.start()
+
+    def sweep_orphans(self) -> int:
+        """Remove batch folders without a batch: uploads cut off by a crash (kill -9, power loss) after their folder
+        was made and before the batch was recorded. Called at start-up, before any upload can be in flight."""
+        root = self.ctx.settings.data_dir / "batches"
+        folders = {p.name: p for p in root.glob("*") if p.is_dir() and re.fullmatch(r"[0-9a-f]{32}", p.name)}
+        if not folders:
+            return 0
+        with self.ctx.store.session() as s:
+            known = set(s.scalars(select(PhotoBatch.id).where(PhotoBatch.id.in_(list(folders)))))
+        orphans = [folder for name, folder in folders.items() if name not in known]
+        for folder in orphans:
+            log.warning("removing %s: an upload that never became a batch (the service stopped mid-upload)", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+        return len(orphans)
 
     def wake(self) -> None:
         self._wake.set()
