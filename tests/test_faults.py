@@ -239,11 +239,14 @@ def test_kill_9_of_serve_mid_stream_then_restart_loses_and_duplicates_no_case(tm
             service.start()
             admin = service.login()
 
-            def detected() -> int:
-                status = httpx.get(f"{service.url}/api/v1/cameras/carpark/status", headers=admin).json()
-                return int(status["frames_detected"])
+            def status() -> dict[str, Any]:
+                response = httpx.get(f"{service.url}/api/v1/cameras/carpark/status", headers=admin)
+                return dict(response.json())
 
-            wait_for(lambda: detected() >= 30, 240, "30 frames detected after the restart", 0.5)
+            # The restarted worker sees the parked car again and its rules judge it a violation once more: what the
+            # case manager makes of that (an update of the open case, or a duplicate of the same frame) is checked.
+            wait_for(lambda: status()["violations"] >= 1, 240, "a violation judged after the restart", 0.5)
+            wait_for(lambda: status()["frames_detected"] >= 30, 240, "30 frames detected after the restart", 0.5)
             after = _camera_cases(opened)
         finally:
             service.stop()
@@ -254,7 +257,6 @@ def test_kill_9_of_serve_mid_stream_then_restart_loses_and_duplicates_no_case(tm
     assert not lost, f"cases lost: {lost}"
     shrunk = [i for i, (_, _, _, n) in before.items() if after[i][3] < n]
     assert not shrunk, f"observations lost from cases {shrunk}"
-    assert sum(n for *_, n in after.values()) > sum(n for *_, n in before.values()), "the restart saw the cars again"
     assert_no_duplicate_open_cases(after)
     assert "unhandled error" not in service.logs()
 
