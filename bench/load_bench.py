@@ -9,7 +9,8 @@ Every answer but a 2xx counts as an error. Afterwards the bench waits for the up
 checks none failed.
 
 Prints a Markdown table of p50/p99/max latency per request kind and writes the numbers as JSON
-(``bench/results/load.json``). Run: ``python -m bench.load_bench [--seconds 60] [--uploaders 4] [--readers 16]``.
+(``bench/results/load.json``). Run: ``python -m bench.load_bench [--seconds 60] [--uploaders 4] [--readers 16]
+[--database-url postgresql+psycopg://...]`` (the database must be empty).
 """
 
 from __future__ import annotations
@@ -212,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         "--upload-interval", type=float, default=1.0, help="seconds between one uploader's batches (default 1)"
     )
     parser.add_argument("--seed-photos", type=int, default=14, help="photos uploaded before the run (default 14)")
+    parser.add_argument("--database-url", help="store URL, e.g. an empty PostgreSQL database (default: SQLite)")
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"write the numbers here (default {RESULTS})")
     args = parser.parse_args(argv)
 
@@ -223,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         dump_site(base.model_copy(update={"places": [place]}), root / "site.yaml")
         # The bench measures capacity: the per-principal upload limit is off (each uploader has its own token anyway).
         env = {"GRIDWATCH_SITE": str(root / "site.yaml"), "GRIDWATCH_UPLOAD_RATE_LIMIT": "0"}
+        if args.database_url:
+            env["GRIDWATCH_DATABASE_URL"] = args.database_url
         with ServiceProcess(root, env) as service:
             shared = Shared()
             seed(service, service.login(), args.seed_photos, shared)
@@ -236,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     errors = sum(r["errors"] for r in rows)
     result = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "store": "postgresql" if args.database_url else "sqlite",
         "seconds": round(elapsed, 1),
         "uploaders": args.uploaders,
         "readers": args.readers,
