@@ -168,7 +168,9 @@ def decode_image(data: bytes, *, target: int | None = None, max_pixels: int = DE
             orientation = (
                 Image.Image.getexif(header).get(EXIF_ORIENTATION, 1) if fmt in ("JPEG", "MPO", "PNG", "WEBP") else 1
             )
-    except UnidentifiedImageError:
+    except (UnidentifiedImageError, ImportError):
+        # ImportError: a plugin hook some libraries install on Image.open (ultralytics retries unknown files
+        # with a HEIF plugin) fails when that plugin is absent; either way the bytes are not a usable image.
         raise ImageError("not an image, or an unsupported image format") from None
     except Image.DecompressionBombError as exc:
         raise ImageError(f"image too large: {exc}") from None
