@@ -36,13 +36,20 @@ def test_f1_best_threshold_under_the_false_alarm_cap() -> None:
     neg = [_image([], [(0, s)], GARBAGE_ONLY) for s in (0.7, 0.5)] + [_image([], [], GARBAGE_ONLY)] * 18
     rows = {r.label: r for r in calibrate(_split(pos + neg), max_false_alarm=0.05)}
     garbage = rows["garbage"]
-    # At 0.51..0.60: recall 3/4, one false alarm in 20 (5 %) -> F1 0.75, the best the cap allows.
-    assert garbage.threshold == pytest.approx(0.51)
+    # At 0.51..0.60: recall 3/4, one false alarm in 20 (5 %) -> F1 0.75, the best the cap allows; the
+    # highest threshold of that plateau is taken.
+    assert garbage.threshold == pytest.approx(0.60)
     assert garbage.recall == pytest.approx(0.75) and garbage.false_alarm == pytest.approx(0.05)
     assert garbage.positives == 4 and garbage.negatives == 20 and garbage.basis == "f1 under false-alarm cap"
-    # A tighter cap pushes it above the 0.7 negative.
+    # A tighter cap pushes it above the 0.7 negative: 0.71..0.80 give F1 2/3.
     strict = {r.label: r for r in calibrate(_split(pos + neg), max_false_alarm=0.0)}["garbage"]
-    assert strict.threshold == pytest.approx(0.71) and strict.false_alarm == 0.0 and strict.recall == 0.5
+    assert strict.threshold == pytest.approx(0.80) and strict.false_alarm == 0.0 and strict.recall == 0.5
+
+
+def test_positives_only_keep_the_default() -> None:
+    images = [_image([0], [(0, s)], GARBAGE_ONLY) for s in (0.9, 0.2, 0.15)]
+    garbage = {r.label: r for r in calibrate(_split(images))}["garbage"]
+    assert garbage.basis == "default" and garbage.threshold == pytest.approx(0.25)
 
 
 def test_absent_assumed_label_is_capped_on_all_images() -> None:
