@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from service.core.config import DEFAULT_MODEL, REPO_ROOT
+from service.core.config import COCO_MODEL, REPO_ROOT
 from service.pipeline import detect_sources
 from service.sources import iter_sources
 from vision.detector import Detector
@@ -89,7 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=Path, required=True, help="folder of real photos")
     parser.add_argument("--limit", type=int, default=150, help="images to use (default 150)")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="ONNX model")
+    parser.add_argument("--model", type=Path, default=COCO_MODEL, help="ONNX model")
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="the same model's .pt weights")
     parser.add_argument("--imgsz", type=int, default=640)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads for both engines")

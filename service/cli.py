@@ -12,7 +12,7 @@ from typing import TextIO
 
 from service.auth.commands import add_parsers as add_auth_parsers
 from service.cluster.engine import check_shared_store, parse_engine
-from service.core.config import REPO_ROOT, Settings
+from service.core.config import COCO_MODEL, REPO_ROOT, Settings
 from service.pipeline import PhotoResult, detect_sources
 from service.progress import Progress
 from service.sources import IMAGE_SUFFIXES, iter_sources
@@ -181,7 +181,7 @@ def cmd_dataset_build(args: argparse.Namespace, out: TextIO) -> int:
 
     settings = Settings()
     detector = (
-        None if args.no_pseudo else Detector(settings.model, providers=settings.providers, threads=settings.threads)
+        None if args.no_pseudo else Detector(args.pseudo_model, providers=settings.providers, threads=settings.threads)
     )
     sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources else None
     bar = Progress(0, enabled=args.progress)
@@ -488,6 +488,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--sources", help="comma-separated source names (default: all)")
     build.add_argument("--no-pseudo", action="store_true", help="no COCO pseudo-labels for vehicles and people")
+    build.add_argument(
+        "--pseudo-model",
+        type=Path,
+        default=COCO_MODEL,
+        help="COCO model that pseudo-labels people and vehicles (default: the shipped COCO YOLO26n)",
+    )
     build.add_argument(
         "--pseudo-conf", type=_unit_float, default=0.4, help="minimum score of a pseudo-label (default 0.4)"
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.core.config import DEFAULT_MODEL
+from service.core.config import COCO_MODEL
 from vision.detector import Detector
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +25,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def detector() -> Detector:
     """The shipped default model on the CPU."""
-    return Detector(DEFAULT_MODEL, providers="cpu")
+    return Detector(COCO_MODEL, providers="cpu")
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
-from service.core.config import DEFAULT_MODEL
+from service.core.config import COCO_MODEL
 from vision.detections import Detections
 from vision.detector import Detector, ModelError
 from vision.imageio import decode_image, read_image
@@ -111,11 +111,11 @@ def test_exif_rotated_photo_gives_upright_boxes(detector: Detector, samples: Pat
 
 def test_per_class_thresholds(samples: Path) -> None:
     img = read_image(samples / "spb_facade_street_cars.jpg")
-    base = Detector(DEFAULT_MODEL, providers="cpu").detect([img])[0]
-    strict_cars = Detector(DEFAULT_MODEL, providers="cpu", class_conf={"car": 0.99}).detect([img])[0]
+    base = Detector(COCO_MODEL, providers="cpu").detect([img])[0]
+    strict_cars = Detector(COCO_MODEL, providers="cpu", class_conf={"car": 0.99}).detect([img])[0]
     assert "car" in base.labels and "car" not in strict_cars.labels
     assert Counter(strict_cars.labels)["person"] == Counter(base.labels)["person"]
-    lenient = Detector(DEFAULT_MODEL, providers="cpu", conf=0.05).detect([img])[0]
+    lenient = Detector(COCO_MODEL, providers="cpu", conf=0.05).detect([img])[0]
     assert len(lenient) > len(base)
     assert base.score.min() >= 0.25 and lenient.score.min() >= 0.05
 
@@ -160,7 +160,7 @@ def test_bad_model_files(tmp_path: Path) -> None:
 )
 def test_bad_settings_are_clear_errors(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        Detector(DEFAULT_MODEL, **kwargs)  # type: ignore[arg-type]
+        Detector(COCO_MODEL, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,5 @@ def test_resolve_providers(request_: str, expected: str) -> None:
 
 
 def test_smaller_input_size_still_detects(samples: Path) -> None:
-    det = Detector(DEFAULT_MODEL, providers="cpu", imgsz=320).detect(
-        [read_image(samples / "spb_facade_parked_cars.jpg")]
-    )
+    det = Detector(COCO_MODEL, providers="cpu", imgsz=320).detect([read_image(samples / "spb_facade_parked_cars.jpg")])
     assert Counter(det[0].labels)["car"] >= 2

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.core.config import DEFAULT_MODEL
+from service.core.config import COCO_MODEL
 from tests.conftest import HAS_TRAIN, SAMPLES, SHARED_WEIGHTS
 from tests.test_detector import assert_same_boxes
 from vision.detections import Detections
@@ -46,7 +46,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Pa
 
     tmp = tmp_path_factory.mktemp("onnx")
     return {
-        "shipped yolo26n": (DEFAULT_MODEL, SHARED_WEIGHTS / "yolo26n.pt", False),
+        "shipped yolo26n": (COCO_MODEL, SHARED_WEIGHTS / "yolo26n.pt", False),
         "yolo26n end-to-end": (
             export_onnx(SHARED_WEIGHTS / "yolo26n.pt", tmp / "yolo26n-e2e.onnx", end2end=True),
             SHARED_WEIGHTS / "yolo26n.pt",

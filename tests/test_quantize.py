@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from service.cli import main
-from service.core.config import DEFAULT_MODEL
+from service.core.config import COCO_MODEL
 from tests.conftest import HAS_TRAIN, SAMPLES
 from vision.detector import Detector
 from vision.imageio import read_image
@@ -21,18 +21,18 @@ pytestmark = [pytest.mark.train, pytest.mark.skipif(not HAS_TRAIN, reason="needs
 def int8_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("q") / "int8.onnx"
     # Calibrated on the sample photos: enough for a check of the mechanics, not for shipping.
-    assert main(["quantize", str(DEFAULT_MODEL), "--out", str(out), "--calibration", str(SAMPLES)]) == 0
+    assert main(["quantize", str(COCO_MODEL), "--out", str(out), "--calibration", str(SAMPLES)]) == 0
     return out
 
 
 def test_metadata_survives(int8_model: Path) -> None:
-    fp32, int8 = Detector(DEFAULT_MODEL), Detector(int8_model)
+    fp32, int8 = Detector(COCO_MODEL), Detector(int8_model)
     assert int8.info.names == fp32.info.names and int8.info.imgsz == fp32.info.imgsz
     assert int8.info.sha256 != fp32.info.sha256
 
 
 def test_confident_boxes_survive_quantisation(int8_model: Path) -> None:
-    fp32, int8 = Detector(DEFAULT_MODEL, conf=0.5), Detector(int8_model, conf=0.3)
+    fp32, int8 = Detector(COCO_MODEL, conf=0.5), Detector(int8_model, conf=0.3)
     matched = total = 0
     for path in sorted(SAMPLES.glob("*.jpg")):
         image = read_image(path)
@@ -45,7 +45,7 @@ def test_confident_boxes_survive_quantisation(int8_model: Path) -> None:
 
 
 def test_quantize_without_images(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["quantize", str(DEFAULT_MODEL), "--out", str(tmp_path / "x.onnx"), "--calibration", str(tmp_path)]
+    args = ["quantize", str(COCO_MODEL), "--out", str(tmp_path / "x.onnx"), "--calibration", str(tmp_path)]
     assert main(args) == 2
     assert "calibration images" in capsys.readouterr().err
     assert not np.any([p.suffix == ".onnx" for p in tmp_path.iterdir()])

@@ -9,7 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODELS_DIR = REPO_ROOT / "models"
-DEFAULT_MODEL = MODELS_DIR / "yolo26n-coco.onnx"
+DEFAULT_MODEL = MODELS_DIR / "gridwatch-yolo26n.onnx"
+COCO_MODEL = MODELS_DIR / "yolo26n-coco.onnx"  # pseudo-labels people and vehicles when datasets are built
 
 
 class Settings(BaseSettings):

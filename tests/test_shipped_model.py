@@ -1,0 +1,47 @@
+"""The shipped default model: its contract (labels, thresholds) and what it finds in real held-out photos."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from datasets.taxonomy import LABEL_NAMES
+from service.cli import main
+from service.core.config import DEFAULT_MODEL
+from tests.test_dataset_build import DATA, needs_data
+from vision.detector import Detector
+
+# Photos of the test split of `gridwatch dataset build` (never trained on), with what a person sees in them.
+HELD_OUT = {
+    "graffiti_gr/IMG_20180724_124135.jpg": {"graffiti", "car"},
+    "garbage_bin_overflow_cn/000275_jpg.rf.f71f54176bdcf9c0a000418e9512c107.jpg": {"garbage", "bin_overflow", "car"},
+    "maltese_trashbags/11_jpeg.rf.4412c1777501e30a843a0363a39bd2ae.jpg": {"garbage", "car"},
+}
+
+
+def test_labels_and_thresholds_are_the_taxonomy() -> None:
+    info = Detector(DEFAULT_MODEL).info
+    assert info.names == LABEL_NAMES
+    assert set(info.thresholds) == set(LABEL_NAMES)
+    assert all(0.1 <= t <= 0.9 for t in info.thresholds.values())
+
+
+def _find(relative: str) -> Path:
+    source, name = relative.split("/", 1)
+    matches = sorted((DATA / source).rglob(name))
+    assert len(matches) == 1, relative
+    return matches[0]
+
+
+@needs_data
+def test_detect_finds_garbage_graffiti_and_vehicles(capsys: pytest.CaptureFixture[str]) -> None:
+    paths = {rel: _find(rel) for rel in HELD_OUT}
+    assert main(["detect", *map(str, paths.values()), "--format", "jsonl", "--no-progress"]) == 0
+    found = {}
+    for line in capsys.readouterr().out.splitlines():
+        record = json.loads(line)
+        found[record["path"]] = {d["label"] for d in record["detections"]}
+    for rel, path in paths.items():
+        assert HELD_OUT[rel] <= found[str(path)], (rel, found[str(path)])
