@@ -19,8 +19,11 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test,train,cluster]'
 	touch $@ $(VENV)/.runtime
 
+# The main job on the embedded defaults (SQLite store and evidence under ./data, shipped model, default site):
+# scan the bundled patrol photos into cases, then serve the API and the operator UI.
 run: $(VENV)/.runtime
-	$(BIN)/gridwatch detect $(SAMPLES)
+	$(BIN)/gridwatch scan $(SAMPLES)
+	$(BIN)/gridwatch serve
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
