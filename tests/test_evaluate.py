@@ -12,6 +12,7 @@ import pytest
 from datasets.build import build_dataset
 from datasets.taxonomy import LABEL_NAMES
 from service.cli import main
+from service.core.config import COCO_MODEL
 from training.evaluate import load_split
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -102,7 +103,8 @@ def test_eval_end_to_end_with_coco_model(
     real_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     report = tmp_path / "eval.json"
-    assert main(["eval", str(real_dataset), "--json", str(report), "--class-conf", "bicycle=0.5", "--batch", "2"]) == 0
+    args = ["eval", str(real_dataset), "--model", str(COCO_MODEL), "--json", str(report), "--batch", "2"]
+    assert main([*args, "--class-conf", "bicycle=0.5"]) == 0
     table = capsys.readouterr().out
     data = json.loads(report.read_text(encoding="utf-8"))
     labels = data["labels"]
@@ -127,7 +129,7 @@ def test_eval_end_to_end_with_coco_model(
 
 
 def test_eval_rejects_threshold_for_unshared_label(real_dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["eval", str(real_dataset), "--class-conf", "graffiti=0.5"]) == 2
+    assert main(["eval", str(real_dataset), "--model", str(COCO_MODEL), "--class-conf", "graffiti=0.5"]) == 2
     assert "graffiti" in capsys.readouterr().err
 
 
