@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SAMPLES ?= samples
 
-.PHONY: run test lint typecheck bench clean sysdeps
+.PHONY: run test lint typecheck bench clean sysdeps reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ sysdeps:
 
 test: sysdeps lint typecheck
 	$(BIN)/python -m pytest
+
+# Fuzzing with more examples, the fault runs and the load benchmark (CI runs this after `make test`).
+FUZZ_EXAMPLES ?= 60
+reliability: sysdeps $(VENV)/.dev
+	GRIDWATCH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz_api.py tests/test_faults.py \
+		tests/test_bad_input.py tests/test_security.py
+	$(BIN)/python -m bench.load_bench --seconds 60
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.detect_bench --images ../shared/data/facades_spb/images/train --limit 150

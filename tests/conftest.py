@@ -16,12 +16,6 @@ SHARED_WEIGHTS = ROOT.parent / "shared" / "weights"
 HAS_TRAIN = importlib.util.find_spec("ultralytics") is not None
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Long fault runs against real processes (tests/test_faults.py); `make reliability` selects them with
-    # -m reliability. Registered here as well as in pyproject.toml so --strict-markers holds either way.
-    config.addinivalue_line("markers", "reliability: long fault/load runs against real processes")
-
-
 @pytest.fixture(scope="session")
 def detector() -> Detector:
     """The shipped default model on the CPU."""
