@@ -28,7 +28,7 @@ from service.cluster.engine import check_shared_store, parse_engine, portable
 from service.context import Context, open_context
 from service.core.config import Settings
 from service.core.site import Camera, SiteConfig
-from service.workers.cameras import CameraManager, CameraRunner, CameraStatus, StreamMetrics
+from service.workers.cameras import CameraManager, CameraRunner, CameraStatus, StreamMetrics, find_status
 from vision.motion import MotionSettings
 from vision.stream.reader import ReaderSettings, StreamState, redact_source
 
@@ -344,10 +344,7 @@ class CameraFleet:
 
     def camera_status(self, camera_id: str) -> CameraStatus:
         """One camera's status; KeyError for a camera the site does not have."""
-        for status in self.status():
-            if status.id == camera_id:
-                return status
-        raise KeyError(camera_id)
+        return find_status(self.status(), camera_id)
 
     def snapshot(self, camera_id: str) -> bytes | None:
         """The camera's latest frame from its worker (None when it has none); KeyError for an unknown camera."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -120,6 +120,14 @@ class _Camera:
     seen: tuple[Frame, Detections] | None = None  # the latest detected frame and what was found in it
     error: str | None = None  # the latest failure of the detection loop or the case manager for this camera
     published: dict[str, int] = field(default_factory=lambda: {"read": 0, "dropped": 0})  # metric totals sent
+
+
+def find_status(statuses: Iterable[CameraStatus], camera_id: str) -> CameraStatus:
+    """The status of ``camera_id`` among ``statuses``; KeyError for a camera the site does not have."""
+    for status in statuses:
+        if status.id == camera_id:
+            return status
+    raise KeyError(camera_id)
 
 
 class CameraManager:
@@ -293,10 +301,7 @@ class CameraManager:
 
     def camera_status(self, camera_id: str) -> CameraStatus:
         """One camera's status; KeyError for a camera the site does not have."""
-        for status in self.status():
-            if status.id == camera_id:
-                return status
-        raise KeyError(camera_id)
+        return find_status(self.status(), camera_id)
 
     def snapshot(self, camera_id: str) -> bytes | None:
         """The camera's latest detected frame as a privacy-blurred JPEG (:func:`render_snapshot`); before the
