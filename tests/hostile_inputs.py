@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from tests.conftest import SAMPLES
+from tests.stream_fixtures import LocalHttpServer, MjpegHandler
 
 PHOTO = SAMPLES / "bin_point_street.jpg"
 BOMB_SIDE = 30_000
@@ -225,7 +226,7 @@ def tree(root: Path) -> dict[str, int]:
 GOOD, GARBAGE = "good", "garbage"
 
 
-class HostileCamera:
+class HostileCamera(LocalHttpServer):
     """An HTTP MJPEG camera that misbehaves on purpose. Each connection plays the next script in ``scripts`` (the
     last one repeats): a list of steps, ``("good", n)`` n real frames, ``("garbage", n)`` n parts announced as JPEG
     holding random bytes, ``("stall", s)`` s seconds of silence with the connection held open, ``("close", 0)``
@@ -233,28 +234,22 @@ class HostileCamera:
 
     def __init__(self, jpegs: list[bytes], scripts: list[list[tuple[str, float]]], fps: float = 12.5) -> None:
         import random
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.connections = 0
         self.jpegs, self.scripts, self.period = jpegs, scripts, 1.0 / fps
         rng = random.Random(7)
         camera = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(MjpegHandler):
             def do_GET(self) -> None:
                 camera.connections += 1
                 script = camera.scripts[min(camera.connections, len(camera.scripts)) - 1]
-                self.send_response(200)
-                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
-                self.end_headers()
+                self.start_stream()
                 i = 0
 
                 def send(part: bytes) -> None:
                     nonlocal i
-                    head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(part)}\r\n\r\n"
-                    self.wfile.write(head.encode() + part + b"\r\n")
-                    self.wfile.flush()
+                    self.send_part(part)
                     i += 1
                     time.sleep(camera.period)
 
@@ -273,21 +268,7 @@ class HostileCamera:
                 except (BrokenPipeError, ConnectionResetError):
                     return
 
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/video.mjpg"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> HostileCamera:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 def clip_jpegs(clip: Path, frames: int = 40, start_s: float = 0.0) -> list[bytes]:

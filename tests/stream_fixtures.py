@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
 import cv2
 import pytest
@@ -105,7 +106,42 @@ def rtsp_server(car_clip: Path) -> Iterator[RtspServer]:
         server.kill()
 
 
-class MjpegServer:
+class MjpegHandler(BaseHTTPRequestHandler):
+    """Request handler base for test cameras: the MJPEG response head, one JPEG part at a time, no request log."""
+
+    def start_stream(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        self.end_headers()
+
+    def send_part(self, part: bytes) -> None:
+        head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(part)}\r\n\r\n"
+        self.wfile.write(head.encode() + part + b"\r\n")
+        self.wfile.flush()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+class LocalHttpServer:
+    """A threaded HTTP server on a free loopback port, serving ``handler`` while used as a context manager."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/video.mjpg"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class MjpegServer(LocalHttpServer):
     """An HTTP server sending the clip's frames as ``multipart/x-mixed-replace`` JPEG parts at the clip's rate, as
     IP cameras serve MJPEG."""
 
@@ -121,37 +157,19 @@ class MjpegServer:
         cap.release()
         jpegs, period = self.jpegs, 1.0 / self.fps
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(MjpegHandler):
             def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
-                self.end_headers()
+                self.start_stream()
                 i = 0
                 try:
                     while True:
-                        part = jpegs[i % len(jpegs)]
-                        head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(part)}\r\n\r\n"
-                        self.wfile.write(head.encode() + part + b"\r\n")
+                        self.send_part(jpegs[i % len(jpegs)])
                         i += 1
                         time.sleep(period)
                 except (BrokenPipeError, ConnectionResetError):
                     return
 
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/video.mjpg"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> MjpegServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
