@@ -37,6 +37,9 @@ class Recipe(BaseModel):
     close_mosaic: Annotated[int, Field(ge=0, le=1000)] = 10
     patience: Annotated[int, Field(ge=1, le=1000)] = 50
     freeze: Annotated[int, Field(ge=0, le=30)] | None = None
+    threads: Annotated[int, Field(ge=1, le=256)] | None = Field(
+        default=None, description="PyTorch CPU threads (default: every core)"
+    )
     amp: bool = True
     cache: Literal[False, "ram", "disk"] = False
     seed: int = 0

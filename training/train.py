@@ -37,7 +37,12 @@ def train(recipe: Recipe, data_yaml: Path, run_dir: Path, *, weights_dir: Path, 
         FileNotFoundError: missing dataset or weights.
     """
     os.environ.setdefault("YOLO_OFFLINE", "1")  # never reach for the network
+    import ultralytics.utils.torch_utils as torch_utils
     from ultralytics import YOLO
+
+    # Ultralytics trains on the CPU with cpu_count - 1 threads and loads data in the same process: on a
+    # 2-core machine that leaves one core idle.
+    torch_utils.NUM_THREADS = recipe.threads or os.cpu_count() or 1
 
     last = run_dir / "weights" / "last.pt"
     if resume:
