@@ -119,6 +119,11 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         imgsz=args.imgsz,
         threads=settings.threads,
     )
+    reviewed = None
+    if args.reviewed is not None:
+        from training.reviewed import load_reviewed
+
+        reviewed = load_reviewed(args.reviewed)
     bar = Progress(0, enabled=args.progress)
     try:
         report, found = evaluate_split(
@@ -129,6 +134,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
             pseudo_gt=args.pseudo_gt,
             batch_size=args.batch,
             progress=bar.update,
+            reviewed=reviewed,
+            reviewed_path=args.reviewed,
         )
     finally:
         bar.close()
@@ -409,6 +416,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="count the dataset's COCO pseudo-labels (person, vehicles) as ground truth on every image "
         "(agreement with the pseudo-labelling model, which itself scores about 1.0)",
+    )
+    ev.add_argument(
+        "--reviewed",
+        type=Path,
+        metavar="FILE",
+        help="reviewed ground truth (datasets/reviewed/*.json): evaluate only its images, scoring only its labels "
+        "against its boxes, predictions mostly inside its ignore boxes dropped",
     )
     ev.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     ev.add_argument("--failures", type=Path, help="draw missed and false-alarm images per label into this folder")

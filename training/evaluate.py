@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,9 @@ from service.pipeline import detect_sources
 from service.sources import iter_sources
 from vision.detector import Detector
 from vision.metrics import DetectionMetrics, ImageEval, evaluate
+
+if TYPE_CHECKING:
+    from training.reviewed import ReviewedLabels
 
 AP_CONF = 0.001  # score floor for AP: the whole precision-recall curve, as COCO and Ultralytics evaluate
 DEFAULT_THRESHOLD = 0.25  # operating threshold of a label the model metadata does not name (detect's --conf)
@@ -161,9 +165,10 @@ class EvalReport:
         names: (C,) the dataset's labels.
         in_model: (C,) labels the model predicts (by name); the others are not evaluated.
         thresholds: (C,) operating thresholds (NaN for labels not in the model).
-        n_images: images in the split.
+        n_images: images evaluated: the whole split, or the reviewed file's images.
         pseudo_gt: whether pseudo-labels counted as ground truth.
         metrics: per-label metrics over the dataset's labels.
+        reviewed: the reviewed ground-truth file that replaced the dataset's boxes of its labels, if any.
     """
 
     dataset: Path
@@ -176,6 +181,7 @@ class EvalReport:
     n_images: int
     pseudo_gt: bool
     metrics: DetectionMetrics
+    reviewed: Path | None = None
 
     def _rows(self) -> dict[str, dict[str, float | int | None]]:
         m = self.metrics
@@ -217,6 +223,7 @@ class EvalReport:
             "model_sha256": self.model_sha256,
             "images": self.n_images,
             "pseudo_gt": self.pseudo_gt,
+            "reviewed": None if self.reviewed is None else str(self.reviewed),
             "iou_thresholds": [round(float(t), 2) for t in self.metrics.iou_thresholds],
             "mean": {
                 "ap50": None if math.isnan(ap50) else round(ap50, 4),
@@ -233,7 +240,8 @@ class EvalReport:
 
         lines = [
             f"{self.model.name} on {self.dataset.name}/{self.split}: {self.n_images} images"
-            + (" (pseudo-labels count as ground truth)" if self.pseudo_gt else ""),
+            + (" (pseudo-labels count as ground truth)" if self.pseudo_gt else "")
+            + (f", ground truth of the evaluated labels from {self.reviewed}" if self.reviewed else ""),
             "",
             "| label | threshold | images | instances | AP50 | AP50-95 | P | R | false-alarm rate |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -248,7 +256,12 @@ class EvalReport:
         )
         missing = [n for n, ok in zip(self.names, self.in_model.tolist(), strict=True) if not ok]
         if missing:
-            lines += ["", f"Not predicted by this model, not evaluated: {', '.join(missing)}."]
+            why = (
+                "Not in the reviewed file or not predicted by this model"
+                if self.reviewed
+                else "Not predicted by this model"
+            )
+            lines += ["", f"{why}, not evaluated: {', '.join(missing)}."]
         lines += [
             "",
             "AP: COCO 101-point, boxes at score >= the detector's conf. P/R/false-alarm rate: per image at the "
@@ -321,6 +334,8 @@ def evaluate_split(
     pseudo_gt: bool = False,
     batch_size: int = 1,
     progress: ProgressFn | None = None,
+    reviewed: ReviewedLabels | None = None,
+    reviewed_path: Path | None = None,
 ) -> tuple[EvalReport, SplitDetections]:
     """Detect on every image of ``dataset/images/SPLIT`` and score the labels the model shares with the dataset.
 
@@ -333,19 +348,27 @@ def evaluate_split(
         pseudo_gt: see :func:`load_split`.
         batch_size: images per inference batch.
         progress: called after each image.
+        reviewed: reviewed ground truth (:mod:`training.reviewed`): evaluate only its images and score only its
+            labels there, against its boxes; ``reviewed_path`` names it in the report.
 
     Returns:
         The report, and the ground truth and detections it was computed from.
 
     Raises:
         ValueError: see :func:`load_split`; a threshold for a label the model and dataset do not share; an
-            unreadable image (every image of the split must count).
+            unreadable image (every image of the split must count); see :func:`training.reviewed.apply_reviewed`.
     """
     names = read_names(dataset)
     unknown = sorted(set(class_conf or {}) - (set(names) & set(detector.names)))
     if unknown:
         raise ValueError(f"thresholds given for labels the model and dataset do not share: {unknown}")
+    if reviewed is not None and reviewed.split != split:
+        raise ValueError(f"the reviewed file covers the {reviewed.split} split, not {split}")
     found = detect_split(dataset, detector, split=split, pseudo_gt=pseudo_gt, batch_size=batch_size, progress=progress)
+    if reviewed is not None:
+        from training.reviewed import apply_reviewed  # imports this module
+
+        found = apply_reviewed(found, reviewed)
     wanted = {**detector.info.thresholds, **(class_conf or {})}
     thresholds = np.array(
         [wanted.get(n, DEFAULT_THRESHOLD) if ok else np.nan for n, ok in zip(names, found.in_model, strict=True)]
@@ -361,5 +384,6 @@ def evaluate_split(
         n_images=len(found.images),
         pseudo_gt=pseudo_gt,
         metrics=evaluate(found.images, np.nan_to_num(thresholds, nan=1.0)),
+        reviewed=reviewed_path,
     )
     return report, found
