@@ -388,11 +388,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
     add_auth_parsers(sub)
 
-    export = sub.add_parser("export", help="export Ultralytics .pt weights to ONNX (needs the [train] extra)")
-    export.add_argument("weights", type=Path, help="Ultralytics detection checkpoint (.pt)")
+    export = sub.add_parser(
+        "export", help="export Ultralytics .pt weights to ONNX, or make an FP16 copy ([train] extra)"
+    )
+    export.add_argument("weights", type=Path, help="Ultralytics detection checkpoint (.pt), or FP32 .onnx with --half")
     export.add_argument("--out", type=Path, required=True, help="ONNX file to write")
     export.add_argument("--imgsz", type=_positive_int, default=640, help="default input size (default 640)")
-    export.add_argument("--half", action="store_true", help="FP16 weights, for GPU inference (needs a GPU)")
+    export.add_argument(
+        "--half", action="store_true", help="FP16 copy for GPU inference (FP32 input and output); WEIGHTS may be .onnx"
+    )
     export.add_argument("--end2end", action="store_true", help="NMS-free head where the model has one (YOLO26)")
     export.set_defaults(func=cmd_export)
 

@@ -171,6 +171,8 @@ class Detector:
                 raise ValueError(f"class_conf[{label!r}] must be in [0, 1], got {value}")
             self.thresholds[self.info.names.index(label)] = value
         self._input = self.session.get_inputs()[0].name
+        # FP16 exports made elsewhere (Ultralytics' half=True) take an FP16 input; ours keep FP32 I/O.
+        self._input_dtype = np.float16 if self.session.get_inputs()[0].type == "tensor(float16)" else np.float32
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -187,6 +189,7 @@ class Detector:
 
     def infer(self, blob: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Run the network on a (B, 3, H, W) input; returns the raw head output."""
+        blob = blob.astype(self._input_dtype, copy=False)
         if self.info.batch is not None and len(blob) != self.info.batch:
             outs = [self.session.run(None, {self._input: blob[i : i + 1]})[0] for i in range(len(blob))]
             return np.concatenate(outs)
