@@ -162,6 +162,16 @@ def cmd_quantize(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_fuse(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        from training.fuse import fuse
+    except ImportError as exc:  # onnx lives in the [train] extra
+        raise ValueError(f"fuse needs the training extra (pip install -e '.[train]'): {exc}") from None
+    take = [label.strip() for label in args.take.split(",") if label.strip()]
+    out.write(f"{fuse(args.primary, args.secondary, take, args.out)}\n")
+    return 0
+
+
 def cmd_calibrate(args: argparse.Namespace, out: TextIO) -> int:
     from training.calibrate import calibrate, markdown, write_thresholds
     from training.evaluate import AP_CONF, detect_split
@@ -444,6 +454,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     quant.add_argument("--limit", type=_positive_int, default=100, help="calibration photos used (default 100)")
     quant.set_defaults(func=cmd_quantize)
+
+    fu = sub.add_parser("fuse", help="one ONNX model scoring some labels with a second model ([train] extra)")
+    fu.add_argument("primary", type=Path, help="dense-head ONNX model whose labels and metadata are kept")
+    fu.add_argument("secondary", type=Path, help="dense-head ONNX model with the same input, e.g. the COCO base")
+    fu.add_argument("--take", required=True, help="comma-separated labels scored by the secondary model")
+    fu.add_argument("--out", type=Path, required=True, help="fused ONNX file to write")
+    fu.set_defaults(func=cmd_fuse)
 
     cal = sub.add_parser("calibrate", help="choose per-label operating thresholds on a split (default val)")
     cal.add_argument("dataset", type=Path, help="dataset folder written by `gridwatch dataset build`")

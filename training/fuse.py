@@ -1,0 +1,188 @@
+"""``gridwatch fuse``: one ONNX detector whose labels come from two models that read the same input.
+
+The fine-tuned violation model forgets what its small training set rarely shows (motorcycles, trucks, buses);
+the COCO model it was trained from still knows them. The fused graph runs both on the same letterboxed input
+and concatenates their candidate boxes, taking each label's scores from one model only, so the runtime sees a
+single dense-head model (B, 4 + C, N_a + N_b) and its NMS never merges boxes across the two.
+
+Nodes the two graphs compute identically (same operator, attributes, weights and inputs, e.g. a backbone stem
+frozen during fine-tuning) are computed once.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+SECONDARY_PREFIX = "secondary/"
+
+# A tensor's identity for sharing: the name of an equivalent primary tensor, or the digest of a constant.
+Key = tuple[str, str]
+
+
+def _load(path: Path) -> onnx.ModelProto:
+    if not path.is_file():
+        raise FileNotFoundError(f"model not found: {path}")
+    try:
+        return onnx.load(str(path))
+    except Exception as exc:  # protobuf raises several unrelated types for a file that is not a model
+        raise ValueError(f"{path}: not a readable ONNX model: {exc}") from None
+
+
+def _names(model: onnx.ModelProto, path: Path) -> tuple[str, ...]:
+    meta = {p.key: p.value for p in model.metadata_props}
+    if meta.get("end2end", "").lower() == "true":
+        raise ValueError(f"{path}: an NMS-free (end2end) head cannot be fused; export the dense head")
+    try:
+        names = ast.literal_eval(meta["names"])
+    except (KeyError, ValueError, SyntaxError):
+        raise ValueError(f"{path}: no readable class names in the metadata") from None
+    return tuple(str(names[i]) for i in sorted(names))
+
+
+def _constant_key(tensor: onnx.TensorProto) -> Key:
+    array = numpy_helper.to_array(tensor)
+    digest = hashlib.sha256(array.tobytes()).hexdigest()
+    return ("const", f"{array.dtype}{array.shape}{digest}")
+
+
+def _node_key(node: onnx.NodeProto, inputs: Sequence[Key]) -> tuple[object, ...]:
+    attrs = tuple(sorted((a.name, a.SerializeToString()) for a in node.attribute))
+    return (node.op_type, node.domain, tuple(inputs), attrs, len(node.output))
+
+
+def _share(primary: onnx.GraphProto, secondary: onnx.GraphProto) -> dict[str, str]:
+    """Map each secondary tensor computed exactly as a primary tensor to that primary tensor.
+
+    Nodes are matched in topological order (ONNX stores them so): a secondary node is shared when a primary
+    node has the same operator and attributes, and each of its inputs is the same constant or an already
+    shared tensor.
+    """
+    p_const = {t.name: _constant_key(t) for t in primary.initializer}
+    s_const = {t.name: _constant_key(t) for t in secondary.initializer}
+    p_nodes: dict[tuple[object, ...], onnx.NodeProto] = {}
+    for node in primary.node:
+        p_nodes.setdefault(_node_key(node, [p_const.get(name, ("tensor", name)) for name in node.input]), node)
+    shared = {secondary.input[0].name: primary.input[0].name}
+    for node in secondary.node:
+        keys: list[Key] = []
+        for name in node.input:
+            if not name:  # an omitted optional input
+                keys.append(("tensor", ""))
+            elif name in s_const:
+                keys.append(s_const[name])
+            elif name in shared:
+                keys.append(("tensor", shared[name]))
+            else:
+                break
+        else:
+            twin = p_nodes.get(_node_key(node, keys))
+            if twin is not None:
+                shared.update(zip(node.output, twin.output, strict=True))
+    return shared
+
+
+def fuse(primary_path: Path, secondary_path: Path, take: Sequence[str], out: Path) -> Path:
+    """Write the fused model: ``take`` labels scored by the secondary model, the rest by the primary.
+
+    Args:
+        primary_path: dense-head ONNX detector whose labels, metadata and thresholds the fused model keeps.
+        secondary_path: dense-head ONNX detector with the same input (size, normalisation, letterbox) that
+            also predicts every label in ``take`` (matched by name).
+        take: labels of the primary model to score with the secondary model instead.
+        out: the fused ``.onnx`` file.
+
+    Raises:
+        ValueError: a label in ``take`` missing from either model, an NMS-free head, different opsets or
+            input shapes, or an unreadable model.
+        FileNotFoundError: a model file is missing.
+    """
+    p_model, s_model = _load(primary_path), _load(secondary_path)
+    p_names, s_names = _names(p_model, primary_path), _names(s_model, secondary_path)
+    missing = [label for label in take if label not in p_names or label not in s_names]
+    if missing or not take:
+        raise ValueError(f"labels to take must be in both models: {missing or 'none given'}")
+    if {(o.domain, o.version) for o in p_model.opset_import} != {(o.domain, o.version) for o in s_model.opset_import}:
+        raise ValueError("the two models use different ONNX opsets; export both with the same Ultralytics")
+    if p_model.graph.input[0].type != s_model.graph.input[0].type:
+        raise ValueError("the two models take different inputs")
+    p_graph, s_graph = p_model.graph, s_model.graph
+    fused_out = "output0"
+    p_out = p_graph.output[0].name
+    if p_out == fused_out:  # the fused output takes that name
+        p_out = "fuse/primary_raw"
+        for node in p_graph.node:
+            node.output[:] = [p_out if o == fused_out else o for o in node.output]
+    shared = _share(p_graph, s_graph)
+
+    def rename(name: str) -> str:
+        return shared.get(name) or (SECONDARY_PREFIX + name if name else name)
+
+    s_nodes = []
+    for node in s_graph.node:
+        if all(o in shared for o in node.output):
+            continue
+        copy = onnx.NodeProto()
+        copy.CopyFrom(node)
+        copy.name = SECONDARY_PREFIX + node.name
+        copy.input[:] = [rename(n) for n in node.input]
+        copy.output[:] = [rename(n) for n in node.output]
+        s_nodes.append(copy)
+    used = {n for node in s_nodes for n in node.input}
+    s_inits = []
+    for init in s_graph.initializer:
+        if SECONDARY_PREFIX + init.name in used:
+            copy = onnx.TensorProto()
+            copy.CopyFrom(init)
+            copy.name = SECONDARY_PREFIX + init.name
+            s_inits.append(copy)
+
+    # Rows 0-3 are boxes, 4 + i the score of label i. Label rows come from one model each: the primary's
+    # taken rows are zeroed, and the secondary's rows are gathered into the primary's order and masked.
+    from_secondary = np.array([n in take for n in p_names], dtype=np.float32)
+    p_mask = np.concatenate([np.ones(4, np.float32), 1.0 - from_secondary]).reshape(1, -1, 1)
+    s_rows = np.array([0, 1, 2, 3] + [4 + (s_names.index(n) if n in take else 0) for n in p_names], np.int64)
+    s_mask = np.concatenate([np.ones(4, np.float32), from_secondary]).reshape(1, -1, 1)
+    s_out = rename(s_graph.output[0].name)
+    tail_inits = [
+        numpy_helper.from_array(p_mask, "fuse/primary_mask"),
+        numpy_helper.from_array(s_rows, "fuse/secondary_rows"),
+        numpy_helper.from_array(s_mask, "fuse/secondary_mask"),
+    ]
+    tail = [
+        helper.make_node("Mul", [p_out, "fuse/primary_mask"], ["fuse/primary"], name="fuse/primary"),
+        helper.make_node("Gather", [s_out, "fuse/secondary_rows"], ["fuse/gathered"], name="fuse/gather", axis=1),
+        helper.make_node("Mul", ["fuse/gathered", "fuse/secondary_mask"], ["fuse/secondary"], name="fuse/secondary"),
+        helper.make_node("Concat", ["fuse/primary", "fuse/secondary"], [fused_out], name="fuse/concat", axis=2),
+    ]
+    output = helper.make_tensor_value_info(fused_out, onnx.TensorProto.FLOAT, ["batch", 4 + len(p_names), "anchors"])
+    graph = helper.make_graph(
+        [*p_graph.node, *s_nodes, *tail],
+        "gridwatch-fused",
+        [p_graph.input[0]],
+        [output],
+        initializer=[*p_graph.initializer, *s_inits, *tail_inits],
+    )
+    model = helper.make_model(graph, opset_imports=p_model.opset_import, producer_name="gridwatch fuse")
+    model.ir_version = p_model.ir_version
+    meta = {p.key: p.value for p in p_model.metadata_props}
+    meta["fused"] = json.dumps(
+        {
+            "secondary": secondary_path.name,
+            "secondary_sha256": hashlib.sha256(secondary_path.read_bytes()).hexdigest(),
+            "labels_from_secondary": [n for n in p_names if n in take],
+            "shared_nodes": sum(1 for node in s_graph.node if all(o in shared for o in node.output)),
+        }
+    )
+    helper.set_model_props(model, meta)
+    onnx.checker.check_model(model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(out))
+    return out
