@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from datasets.taxonomy import LABEL_NAMES
 from service.cli import main
-from service.core.config import DEFAULT_MODEL
+from service.core.config import COCO_MODEL, DEFAULT_MODEL
 from tests.test_dataset_build import DATA, needs_data
 from vision.detector import Detector
 
@@ -26,6 +27,14 @@ def test_labels_and_thresholds_are_the_taxonomy() -> None:
     assert info.names == LABEL_NAMES
     assert set(info.thresholds) == set(LABEL_NAMES)
     assert all(0.1 <= t <= 0.9 for t in info.thresholds.values())
+
+
+def test_vehicles_and_people_are_scored_by_the_shipped_coco_model() -> None:
+    """The default model is the fine-tune fused with the COCO model bundled beside it (gridwatch fuse)."""
+    fused = json.loads(Detector(DEFAULT_MODEL).session.get_modelmeta().custom_metadata_map["fused"])
+    assert fused["secondary_sha256"] == hashlib.sha256(COCO_MODEL.read_bytes()).hexdigest()
+    assert fused["labels_from_secondary"] == ["person", "car", "truck", "bus", "motorcycle"]
+    assert fused["shared_nodes"] > 0  # the frozen stem runs once
 
 
 def _find(relative: str) -> Path:
