@@ -77,10 +77,13 @@ def test_identical_computation_is_shared(tmp_path: Path) -> None:
     assert len(onnx.load(str(out)).graph.node) == nodes + 4
 
 
-def test_unshared_models_share_nothing(fused: Path) -> None:
-    """The shipped fine-tune trained every layer, so no node of the COCO model equals one of it."""
+def test_a_network_already_inside_is_not_added_again(fused: Path) -> None:
+    """The shipped default already holds the COCO network, so fusing it with that network adds only the tail."""
+    import onnx
+
     meta = json.loads(Detector(fused).session.get_modelmeta().custom_metadata_map["fused"])
-    assert meta["shared_nodes"] < 20  # at most a few weight-free shape nodes
+    assert meta["shared_nodes"] == len(onnx.load(str(COCO_MODEL)).graph.node)
+    assert len(onnx.load(str(fused)).graph.node) == len(onnx.load(str(DEFAULT_MODEL)).graph.node) + 4
 
 
 @pytest.mark.parametrize(

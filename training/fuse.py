@@ -21,8 +21,6 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-SECONDARY_PREFIX = "secondary/"
-
 # A tensor's identity for sharing: the name of an equivalent primary tensor, or the digest of a constant.
 Key = tuple[str, str]
 
@@ -89,6 +87,18 @@ def _share(primary: onnx.GraphProto, secondary: onnx.GraphProto) -> dict[str, st
     return shared
 
 
+def _free_level(graph: onnx.GraphProto) -> int:
+    """The first n such that no name in ``graph`` starts with ``fuse{n}/`` or ``secondary{n}/``.
+
+    A fused model can itself be fused again; each round names its nodes apart from the earlier rounds'.
+    """
+    names = {n for node in graph.node for n in (node.name, *node.output)} | {t.name for t in graph.initializer}
+    level = 0
+    while any(name.startswith((f"fuse{level}/", f"secondary{level}/")) for name in names):
+        level += 1
+    return level
+
+
 def fuse(primary_path: Path, secondary_path: Path, take: Sequence[str], out: Path) -> Path:
     """Write the fused model: ``take`` labels scored by the secondary model, the rest by the primary.
 
@@ -114,16 +124,18 @@ def fuse(primary_path: Path, secondary_path: Path, take: Sequence[str], out: Pat
     if p_model.graph.input[0].type != s_model.graph.input[0].type:
         raise ValueError("the two models take different inputs")
     p_graph, s_graph = p_model.graph, s_model.graph
+    level = _free_level(p_graph)
+    tag, prefix = f"fuse{level}/", f"secondary{level}/"
     fused_out = "output0"
     p_out = p_graph.output[0].name
     if p_out == fused_out:  # the fused output takes that name
-        p_out = "fuse/primary_raw"
+        p_out = tag + "primary_raw"
         for node in p_graph.node:
             node.output[:] = [p_out if o == fused_out else o for o in node.output]
     shared = _share(p_graph, s_graph)
 
     def rename(name: str) -> str:
-        return shared.get(name) or (SECONDARY_PREFIX + name if name else name)
+        return shared.get(name) or (prefix + name if name else name)
 
     s_nodes = []
     for node in s_graph.node:
@@ -131,17 +143,17 @@ def fuse(primary_path: Path, secondary_path: Path, take: Sequence[str], out: Pat
             continue
         copy = onnx.NodeProto()
         copy.CopyFrom(node)
-        copy.name = SECONDARY_PREFIX + node.name
+        copy.name = prefix + node.name
         copy.input[:] = [rename(n) for n in node.input]
         copy.output[:] = [rename(n) for n in node.output]
         s_nodes.append(copy)
     used = {n for node in s_nodes for n in node.input}
     s_inits = []
     for init in s_graph.initializer:
-        if SECONDARY_PREFIX + init.name in used:
+        if prefix + init.name in used:
             copy = onnx.TensorProto()
             copy.CopyFrom(init)
-            copy.name = SECONDARY_PREFIX + init.name
+            copy.name = prefix + init.name
             s_inits.append(copy)
 
     # Rows 0-3 are boxes, 4 + i the score of label i. Label rows come from one model each: the primary's
@@ -152,15 +164,17 @@ def fuse(primary_path: Path, secondary_path: Path, take: Sequence[str], out: Pat
     s_mask = np.concatenate([np.ones(4, np.float32), from_secondary]).reshape(1, -1, 1)
     s_out = rename(s_graph.output[0].name)
     tail_inits = [
-        numpy_helper.from_array(p_mask, "fuse/primary_mask"),
-        numpy_helper.from_array(s_rows, "fuse/secondary_rows"),
-        numpy_helper.from_array(s_mask, "fuse/secondary_mask"),
+        numpy_helper.from_array(p_mask, tag + "primary_mask"),
+        numpy_helper.from_array(s_rows, tag + "secondary_rows"),
+        numpy_helper.from_array(s_mask, tag + "secondary_mask"),
     ]
     tail = [
-        helper.make_node("Mul", [p_out, "fuse/primary_mask"], ["fuse/primary"], name="fuse/primary"),
-        helper.make_node("Gather", [s_out, "fuse/secondary_rows"], ["fuse/gathered"], name="fuse/gather", axis=1),
-        helper.make_node("Mul", ["fuse/gathered", "fuse/secondary_mask"], ["fuse/secondary"], name="fuse/secondary"),
-        helper.make_node("Concat", ["fuse/primary", "fuse/secondary"], [fused_out], name="fuse/concat", axis=2),
+        helper.make_node("Mul", [p_out, tag + "primary_mask"], [tag + "primary"], name=tag + "primary"),
+        helper.make_node("Gather", [s_out, tag + "secondary_rows"], [tag + "gathered"], name=tag + "gather", axis=1),
+        helper.make_node(
+            "Mul", [tag + "gathered", tag + "secondary_mask"], [tag + "secondary"], name=tag + "secondary"
+        ),
+        helper.make_node("Concat", [tag + "primary", tag + "secondary"], [fused_out], name=tag + "concat", axis=2),
     ]
     output = helper.make_tensor_value_info(fused_out, onnx.TensorProto.FLOAT, ["batch", 4 + len(p_names), "anchors"])
     graph = helper.make_graph(
