@@ -33,10 +33,12 @@ RUN apt-get update \
 COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
 COPY pyproject.toml README.md LICENSE ./
+# The runtime: the domain core, vision, the service and the command line. training/ and datasets/ are developer
+# tools (their commands import them only when run) and stay out of the image.
+COPY domain ./domain
 COPY vision ./vision
 COPY service ./service
-COPY training ./training
-COPY datasets ./datasets
+COPY cli ./cli
 COPY models ./models
 COPY samples ./samples
 COPY docs/site.example.yaml ./docs/site.example.yaml

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SAMPLES ?= samples
 
-.PHONY: run test lint typecheck bench clean sysdeps reliability
+.PHONY: run test lint typecheck imports bench clean sysdeps reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,11 @@ sysdeps:
 		apt-get install -y -q $(SYSDEPS) >/dev/null || (apt-get update -q && apt-get install -y -q $(SYSDEPS)); \
 	else echo "install these system packages first: $(SYSDEPS)"; exit 1; fi
 
-test: sysdeps lint typecheck
+# The import contracts of .importlinter: the domain core, vision and the offline code stay apart (docs/architecture.md).
+imports: $(VENV)/.dev
+	$(BIN)/lint-imports
+
+test: sysdeps lint typecheck imports
 	$(BIN)/python -m pytest
 
 # Fuzzing with more examples, the fault runs and the load benchmark (CI runs this after `make test`).

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from service.api.app import create_app
+from service.app import create_app
 from service.auth.users import create_user
 from service.context import Context
 from service.core.config import REPO_ROOT, Settings

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from service.core.config import COCO_MODEL, REPO_ROOT
-from service.pipeline import detect_sources
-from service.sources import iter_sources
 from vision.detector import Detector
+from vision.pipeline import detect_sources
+from vision.sources import iter_sources
 
 DEFAULT_WEIGHTS = REPO_ROOT.parent / "shared" / "weights" / "yolo26n.pt"
 

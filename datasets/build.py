@@ -24,10 +24,11 @@ from datasets.dedup import dhash, find_duplicates, hamming
 from datasets.flyposting import Background, find_cjk_fonts, read_avoid_boxes, synthesize
 from datasets.sources import SOURCES, Sample, iter_samples, label_path
 from datasets.split import DEFAULT_FRACTIONS, SPLITS, assign_splits, validate_fractions
-from datasets.taxonomy import LABEL_NAMES
+from domain.errors import ImageError
+from domain.taxonomy import LABEL_NAMES
 from vision.detections import Detections
 from vision.detector import Detector
-from vision.imageio import DecodedImage, ImageError, read_image
+from vision.imageio import DecodedImage, read_image
 
 # COCO classes the detector already knows that are GridWatch labels of the same name.
 PSEUDO_LABELS: frozenset[str] = frozenset({"person", "car", "truck", "bus", "motorcycle", "bicycle"})

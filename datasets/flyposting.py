@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-from vision.imageio import ImageError
+from domain.errors import ImageError
 
 U8 = npt.NDArray[np.uint8]
 F32 = npt.NDArray[np.float32]

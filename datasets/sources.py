@@ -24,7 +24,7 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 
-from datasets.taxonomy import LABEL_NAMES
+from domain.taxonomy import LABEL_NAMES
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 # Roboflow rounds coordinates to 6-16 digits; anything further out than this is a real error.

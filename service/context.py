@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
@@ -18,21 +17,11 @@ from service.cases.manager import CaseManager
 from service.core.config import Settings
 from service.core.site import SiteConfig, default_site, load_site
 from service.store.blobs import open_blob_store
-from service.store.db import PoolSettings, Store, database_url, open_store
+from service.store.db import Store, database_url, open_settings_store
 from service.store.sites import sync_site
+from service.workers.cameras import CameraRunner
 from vision.detector import Detector
 from vision.ocr import PosterReader
-
-if TYPE_CHECKING:  # the worker imports this module
-    from service.workers.cameras import CameraRunner
-
-MODEL_VERSION_CHARS = 128  # the store's model_version column
-
-
-def model_version(detector: Detector) -> str:
-    """``<model file name>@<first 12 hex digits of its sha256>``: names the exact weights a case came from."""
-    suffix = f"@{detector.info.sha256[:12]}"
-    return detector.path.name[: MODEL_VERSION_CHARS - len(suffix)] + suffix
 
 
 class Context:
@@ -95,14 +84,7 @@ def open_context(
     site_path = site or settings.site
     cfg = load_site(site_path) if site_path else default_site()
     url = database_url(settings.data_dir, settings.database_url)
-    pool = PoolSettings(
-        size=settings.db_pool_size,
-        overflow=settings.db_max_overflow,
-        timeout_s=settings.db_pool_timeout,
-        recycle_s=settings.db_pool_recycle,
-        pre_ping=settings.db_pool_pre_ping,
-    )
-    store = open_store(url, pool=pool)
+    store = open_settings_store(settings)
     try:
         with store.transaction() as session:
             sync_site(session, cfg)

@@ -19,27 +19,25 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from datasets.taxonomy import Violation
+from domain.errors import GridWatchError, ScanError
+from domain.taxonomy import Violation
 from service.cases.manager import IngestResult, Outcome
 from service.cases.phones import attach_phones
-from service.context import Context, model_version
+from service.context import Context
 from service.evidence_render import Mark, sighting_evidence
-from service.pipeline import PhotoResult, detect_sources
-from service.sources import Source, iter_sources
+from service.model_version import model_version
 from service.store.evidence import EvidenceInput, sha256_hex
 from vision.detector import Detector
 from vision.exif import read_exif
 from vision.imageio import decode_image
 from vision.ocr import Phone
+from vision.pipeline import PhotoResult, detect_sources
 from vision.rules.events import ViolationEvent
 from vision.rules.photo import photo_violations
+from vision.sources import Source, iter_sources
 from vision.zones import PolygonZone
 
 TimeSource = Literal["exif", "mtime", "now"]
-
-
-class ScanError(ValueError):
-    """A scan that cannot start: unknown camera or place, or contradictory locations."""
 
 
 @dataclass(frozen=True)
@@ -220,7 +218,8 @@ def scan_photo(
     """Judge one detected photo and ingest its sightings, all in one transaction.
 
     ``then`` runs inside that transaction with the photo's outcome (not for a photo that could not be read, which
-    touches no case). Raises ``ValueError``/``OSError`` for a photo the case manager or the evidence folder refuses.
+    touches no case). Raises :class:`GridWatchError` or ``OSError`` for a photo the case manager or the evidence
+    folder refuses.
     """
     if result.detections is None or data is None:
         return PhotoScan(result.path, error=result.error or "unreadable")
@@ -338,5 +337,5 @@ def scan_sources(
     for result, data in detect_kept(sources, ctx.detector, batch_size=batch_size, workers=workers):
         try:
             yield scan_photo(ctx, result, data, where)
-        except (ValueError, OSError) as exc:  # ImageError, CaseError, evidence folder errors: this photo only
+        except (GridWatchError, OSError) as exc:  # ImageError, CaseError, evidence folder errors: this photo only
             yield PhotoScan(result.path, error=str(exc))

@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from domain.errors import UnknownItemError
 from service.auth import audit
 from service.context import Context
 from service.core.site import Camera, Grid, Place, SiteConfig, Unit, Zone, dump_site
@@ -35,10 +36,6 @@ class Collection(StrEnum):
 
 
 ZONE_OWNERS = (Collection.CAMERAS, Collection.PLACES)
-
-
-class UnknownItemError(LookupError):
-    """No item with that id in that collection."""
 
 
 def write_site_atomically(cfg: SiteConfig, path: Path) -> None:

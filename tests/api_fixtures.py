@@ -17,8 +17,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from datasets.taxonomy import Violation
-from service.api.app import create_app
+from domain.taxonomy import Violation
+from service.app import create_app
 from service.auth import tokens
 from service.auth.principal import Scope
 from service.auth.users import create_user, get_user

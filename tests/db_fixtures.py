@@ -22,7 +22,7 @@ from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from datasets.taxonomy import Violation
+from domain.taxonomy import Violation
 from service.cases.manager import CaseManager
 from service.core.site import Camera, Grid, Location, Place, SiteConfig, Unit
 from service.store.db import Store, open_store

@@ -70,7 +70,7 @@ class ServiceProcess:
             **self.env,
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "cli.main", "serve", "--port", str(self.port)],
             cwd=ROOT,
             env=env,
             stdout=self._log,

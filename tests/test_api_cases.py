@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from datasets.taxonomy import Violation
-from service.cases.lifecycle import Action
+from domain.lifecycle import Action
+from domain.taxonomy import Violation
 from tests.api_fixtures import Api
 from tests.conftest import SAMPLES
 from tests.db_fixtures import T0

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.api.app import create_app
+from service.app import create_app
 from service.core.config import Settings
 from service.store.db import open_store, upgrade
 from service.store.readiness import store_status

@@ -14,13 +14,14 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from service.api.app import create_app
+from cli.main import main
+from domain.errors import PasswordError
 from service.api.deps import SESSION_COOKIE, Ingest
+from service.app import create_app
 from service.auth import tokens
-from service.auth.passwords import PasswordError, hash_password, verify_password
+from service.auth.passwords import hash_password, verify_password
 from service.auth.ratelimit import SlidingWindow
 from service.auth.users import get_user
-from service.cli import main
 from service.core.config import Settings
 from service.store.db import open_store
 from service.store.models import AuditEntry, AuthToken, User

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.app import create_app
+from service.app import create_app
 from service.auth.users import create_user, get_user
 from service.core.config import Settings
 from service.core.site import dump_site
@@ -482,7 +482,7 @@ def _cli(command: str, inputs: Path, data_dir: Path, *extra: str) -> tuple[int, 
     paths = [str(p / n) for p in sorted(inputs.glob("[0-9]*")) for n in sorted(os.listdir(p))]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GRIDWATCH_DATA_DIR": str(data_dir)}
     done = subprocess.run(
-        [sys.executable, "-m", "service.cli", command, *paths, str(inputs / "patrol.zip"), "--format", "jsonl", *extra],
+        [sys.executable, "-m", "cli.main", command, *paths, str(inputs / "patrol.zip"), "--format", "jsonl", *extra],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -20,10 +20,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from service.api.app import create_app
+from domain.errors import UploadError
+from service.app import create_app
 from service.auth.users import create_user
 from service.batches import store as batches
-from service.batches.ingest import BatchFolder, Limits, UploadError, batch_dir, new_batch_id
+from service.batches.ingest import BatchFolder, Limits, batch_dir, new_batch_id
 from service.batches.store import NewItem
 from service.batches.worker import BatchWorker
 from service.context import Context, open_context

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from domain.errors import ModelError
 from service.core.config import DEFAULT_MODEL
 from tests.conftest import SAMPLES
 from training.calibrate import calibrate, markdown
 from training.evaluate import SplitDetections
-from vision.detector import Detector, ModelError
+from vision.detector import Detector
 from vision.metrics import ImageEval
 
 NAMES = ("garbage", "poster", "car")

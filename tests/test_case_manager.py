@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from datasets.taxonomy import Violation
-from service.cases.lifecycle import Action, CaseState
-from service.cases.manager import CaseError, CaseManager, LogAction, Outcome
+from domain.errors import CaseError
+from domain.lifecycle import Action, CaseState
+from domain.taxonomy import Violation
+from service.cases.manager import CaseManager, LogAction, Outcome
 from service.store.models import Case, CaseEvent, EvidenceFile, EvidenceKind, EvidenceLink, Observation, VerdictKind
 from tests.db_fixtures import T0, Clock, picture, sighting
 from vision.rules.events import ClearEvent, ViolationEvent

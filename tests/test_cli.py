@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from service.cli import main
-from service.sources import iter_sources
+from cli.main import main
+from domain.errors import ImageError
 from tests.conftest import ROOT, SAMPLES
+from vision.sources import iter_sources
 
 PHOTOS = sorted(SAMPLES.glob("*.jpg"))
 
@@ -118,7 +119,7 @@ def test_oversized_zip_entry_is_refused_unread(tmp_path: Path) -> None:
         zf.writestr("zeros.jpg", b"\0" * 5_000_000)  # deflates to a few kB
     (src,) = list(iter_sources([archive], max_bytes=1_000_000))
     assert src.read is not None
-    with pytest.raises(ValueError, match="too large"):
+    with pytest.raises(ImageError, match="too large"):
         src.read()
 
 
@@ -167,7 +168,7 @@ def test_bad_settings_exit_2_with_a_message(args: list[str], message: str, capsy
 
 def test_console_process_keeps_stdout_clean(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "service.cli", "detect", str(SAMPLES), "--format", "jsonl", "--progress"],
+        [sys.executable, "-m", "cli.main", "detect", str(SAMPLES), "--format", "jsonl", "--progress"],
         capture_output=True,
         text=True,
         cwd=ROOT,

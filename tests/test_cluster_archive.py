@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from service.cli import main
+from cli.main import main
+from domain.errors import ClusterError, ScanError
 from service.cluster.archive import scan_on_ray
-from service.cluster.engine import ClusterError, Engine, check_shared_store, parse_engine, portable
+from service.cluster.engine import Engine, check_shared_store, parse_engine, portable
 from service.context import open_context
 from service.core.config import Settings
-from service.scan import PhotoScan, ScanError, scan
+from service.scan import PhotoScan, scan
 from tests.cluster_fixtures import PLACE, case_set
 from tests.conftest import SAMPLES
 from tests.db_fixtures import throwaway_pg_database
@@ -74,7 +75,7 @@ def test_cluster_addresses_and_shared_stores() -> None:
     assert parse_engine("local").is_local and not parse_engine("auto").is_local
     assert parse_engine("ray://head:10001") == Engine("ray://head:10001")
     assert parse_engine("10.0.0.5:6379").address == "10.0.0.5:6379"
-    with pytest.raises(ValueError, match="--cluster takes"):
+    with pytest.raises(ClusterError, match="--cluster takes"):
         parse_engine("head")
     check_shared_store("sqlite:///data/gridwatch.db", nodes=1)
     check_shared_store("postgresql+psycopg://db/gridwatch", nodes=8)

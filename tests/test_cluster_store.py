@@ -21,9 +21,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from datasets.taxonomy import Violation
-from service.cases.lifecycle import Action, CaseState
-from service.cases.manager import CaseError, CaseManager, IngestResult, Outcome
+from domain.errors import CaseError
+from domain.lifecycle import Action, CaseState
+from domain.taxonomy import Violation
+from service.cases.manager import CaseManager, IngestResult, Outcome
 from service.store.db import Store, open_store
 from service.store.evidence import EvidenceStore
 from service.store.models import OPEN_PLACE_CASE, Case, Observation, VerdictKind

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli.main import main
 from datasets.build import BuildReport, build_dataset
 from datasets.sources import SOURCES, iter_samples
 from datasets.split import SPLITS, assign_splits, validate_fractions
-from datasets.taxonomy import LABEL_NAMES
-from service.cli import main
+from domain.taxonomy import LABEL_NAMES
 from vision.detector import Detector
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -22,7 +22,7 @@ from datasets.sources import (
     parse_label_file,
     roboflow_group,
 )
-from datasets.taxonomy import LABEL_NAMES
+from domain.taxonomy import LABEL_NAMES
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RF_SUFFIX = re.compile(r"_(?:jpe?g|png)\.rf\..*$")

@@ -12,9 +12,10 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
+from domain.errors import ModelError
 from service.core.config import COCO_MODEL
 from vision.detections import Detections
-from vision.detector import Detector, ModelError
+from vision.detector import Detector
 from vision.imageio import decode_image, read_image
 from vision.providers import resolve_providers
 
@@ -159,7 +160,7 @@ def test_bad_model_files(tmp_path: Path) -> None:
     ],
 )
 def test_bad_settings_are_clear_errors(kwargs: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ModelError, match=message):
         Detector(COCO_MODEL, **kwargs)  # type: ignore[arg-type]
 
 

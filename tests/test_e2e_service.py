@@ -18,7 +18,7 @@ import httpx
 from PIL import Image
 from playwright.sync_api import expect
 
-from service.api.app import create_app
+from service.app import create_app
 from service.auth import tokens
 from service.auth.users import create_user
 from service.core.config import Settings

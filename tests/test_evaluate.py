@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
+from cli.main import main
 from datasets.build import build_dataset
-from datasets.taxonomy import LABEL_NAMES
-from service.cli import main
+from domain.taxonomy import LABEL_NAMES
 from service.core.config import COCO_MODEL
 from training.evaluate import load_split
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import numpy as np
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
-from datasets.taxonomy import LABEL_NAMES, Violation
+from domain.taxonomy import LABEL_NAMES, Violation
 from service.cases.phones import attach_phones
 from service.integrations.exports import Table, to_csv, to_xlsx
 from service.store.evidence import EvidenceInput, sha256_hex

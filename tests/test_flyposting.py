@@ -20,7 +20,7 @@ from datasets.flyposting import (
     render_ad,
     synthesize,
 )
-from datasets.taxonomy import LABEL_NAMES
+from domain.taxonomy import LABEL_NAMES
 from tests.test_dataset_build import DATA, needs_data
 
 FACADES = DATA / "facades_spb" / "images" / "train"

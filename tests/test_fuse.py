@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.cli import main
+from cli.main import main
 from service.core.config import COCO_MODEL, DEFAULT_MODEL
 from tests.conftest import HAS_TRAIN, SAMPLES
 from vision.detections import Detections

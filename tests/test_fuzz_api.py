@@ -25,7 +25,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import APIOperation, GenerationMode
 from sqlalchemy import update
 
-from service.api.app import create_app
+from service.app import create_app
 from service.auth import tokens
 from service.auth.users import get_user
 from service.core.config import Settings

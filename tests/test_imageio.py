@@ -19,7 +19,8 @@ import numpy.typing as npt
 import pytest
 from PIL import ExifTags, Image, ImageFile, ImageOps, PngImagePlugin
 
-from vision.imageio import DEFAULT_MAX_PIXELS, EXIF_ORIENTATION, DecodedImage, ImageError, decode_image, read_image
+from domain.errors import ImageError
+from vision.imageio import DEFAULT_MAX_PIXELS, EXIF_ORIENTATION, DecodedImage, decode_image, read_image
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SAMPLE = SAMPLES / "spb_facade_street_cars.jpg"  # 560x315

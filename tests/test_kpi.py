@@ -28,9 +28,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from datasets.taxonomy import Violation
+from domain.lifecycle import Action
+from domain.taxonomy import Violation
 from service.cases.kpi import GroupBy, Kpi, iso_week, kpis, week_start, weekly_grid_ranking
-from service.cases.lifecycle import Action
 from service.cases.manager import CaseManager
 from tests.db_fixtures import SHANGHAI, T0, Clock, picture, sighting
 

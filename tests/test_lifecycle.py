@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from service.cases.lifecycle import (
+from domain.errors import CaseError
+from domain.lifecycle import (
     OPEN,
     TERMINAL,
     TRANSITIONS,
@@ -19,7 +20,7 @@ from service.cases.lifecycle import (
     allowed_actions,
     next_state,
 )
-from service.cases.manager import CaseError, CaseManager
+from service.cases.manager import CaseManager
 from service.store.models import Case, CaseEvent, EvidenceLink
 from tests.db_fixtures import SHANGHAI, T0, Clock, picture, sighting
 

@@ -7,7 +7,9 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from vision.persistence import (
+from vision.rules.config import Persistence
+from vision.rules.events import Candidates
+from vision.rules.persistence import (
     PersistenceTracker,
     TrackerUpdate,
     associate,
@@ -17,8 +19,6 @@ from vision.persistence import (
     grow,
     suppress,
 )
-from vision.rules.config import Persistence
-from vision.rules.events import Candidates
 
 Box = tuple[float, float, float, float]
 A: Box = (0.1, 0.1, 0.2, 0.2)

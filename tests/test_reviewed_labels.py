@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from datasets.sources import SOURCES
-from datasets.taxonomy import LABEL_NAMES
+from domain.taxonomy import LABEL_NAMES
 from training.evaluate import SplitDetections
 from training.reviewed import ReviewedLabels, apply_reviewed, inside_fraction, load_reviewed
 from vision.metrics import ImageEval, evaluate

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from datasets.taxonomy import LABEL_NAMES, Violation
+from domain.taxonomy import LABEL_NAMES, Violation
 from vision.detections import Detections
 from vision.rules.config import Persistence, RulesConfig, StaticRule
 from vision.rules.engine import RuleEngine, RuleOutput

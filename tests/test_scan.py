@@ -15,13 +15,14 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from datasets.taxonomy import EVENT_CODES, Violation
+from cli.main import main
+from domain.errors import ScanError
+from domain.taxonomy import EVENT_CODES, Violation
 from service.cases.manager import Outcome
-from service.cli import main
 from service.context import Context, open_context
 from service.core.config import Settings
 from service.core.site import Zone, dump_site, load_site
-from service.scan import PhotoScan, ScanError, scan
+from service.scan import PhotoScan, scan
 from service.store.db import Store
 from service.store.models import Case, EvidenceLink, Observation
 from tests.conftest import ROOT, SAMPLES

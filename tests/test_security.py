@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from service.api.app import create_app
+from service.app import create_app
 from service.auth.ratelimit import SlidingWindow
 from service.core.config import Settings
 from service.store.models import AuditEntry, EvidenceLink
@@ -330,7 +330,7 @@ def test_every_case_action_and_verdict_is_audited(api: Api) -> None:
         action = _apply(api, change)
         assert action == change.action, (change, action)
         seen.add(action.removeprefix("case."))
-    from service.cases.lifecycle import Action
+    from domain.lifecycle import Action
 
     assert {str(a) for a in Action} <= seen, "the walk must take every lifecycle action"
 

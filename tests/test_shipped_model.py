@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from datasets.taxonomy import LABEL_NAMES
-from service.cli import main
+from cli.main import main
+from domain.taxonomy import LABEL_NAMES
 from service.core.config import COCO_MODEL, DEFAULT_MODEL
 from tests.test_dataset_build import DATA, needs_data
 from vision.detector import Detector

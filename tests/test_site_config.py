@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from datasets.taxonomy import Violation
+from domain.errors import SiteConfigError
+from domain.taxonomy import Violation
 from service.core.site import (
     DEFAULT_DEADLINES,
     Deadline,
     SiteConfig,
-    SiteConfigError,
     default_site,
     dump_site,
     haversine_m,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from datasets.taxonomy import EVENT_CODES, LABEL_NAMES, LABELS, Violation, label
+from domain.taxonomy import EVENT_CODES, LABEL_NAMES, LABELS, Violation, label
 
 REQUIRED = [
     "person",

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datasets.taxonomy import LABEL_NAMES
+from domain.taxonomy import LABEL_NAMES
 from service.core.config import COCO_MODEL
 from tests.conftest import HAS_TRAIN, ROOT, SAMPLES, SHARED_WEIGHTS
 from training.recipe import Recipe, load_recipe

@@ -20,10 +20,10 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from service.api.app import create_app
+from domain.lifecycle import Action, CaseState
+from service.app import create_app
 from service.auth import tokens
 from service.auth.users import create_user, get_user
-from service.cases.lifecycle import Action, CaseState
 from service.cases.manager import Outcome
 from service.context import Context
 from service.core.config import Settings

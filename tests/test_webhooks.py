@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
-from service.cases.lifecycle import Action
+from domain.lifecycle import Action
 from service.cases.manager import CaseManager
 from service.integrations.webhooks import (
     DELIVERY_HEADER,

@@ -21,10 +21,10 @@ import numpy.typing as npt
 import yaml
 
 from datasets.sources import IMAGE_SUFFIXES, SOURCES
-from service.pipeline import detect_sources
-from service.sources import iter_sources
 from vision.detector import Detector
 from vision.metrics import DetectionMetrics, ImageEval, evaluate
+from vision.pipeline import detect_sources
+from vision.sources import iter_sources
 
 if TYPE_CHECKING:
     from training.reviewed import ReviewedLabels

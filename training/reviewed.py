@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from datasets.taxonomy import LABEL_NAMES
+from domain.taxonomy import LABEL_NAMES
 from training.evaluate import SplitDetections
 from vision.metrics import ImageEval
 

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
+from domain.errors import ModelError
 from vision.detections import Detections
 from vision.imageio import DecodedImage
 from vision.postprocess import RawBoxes, decode_dense, decode_end2end
@@ -21,10 +22,6 @@ from vision.providers import resolve_providers
 
 THRESHOLDS_KEY = "thresholds"
 """ONNX metadata key of a shipped model's operating thresholds: JSON object label -> minimum score."""
-
-
-class ModelError(ValueError):
-    """A model file that cannot serve as a detector."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +137,7 @@ class Detector:
         if not path.is_file():
             raise ModelError(f"model file not found: {path}")
         if not 0.0 <= conf <= 1.0 or not 0.0 < iou <= 1.0:
-            raise ValueError(f"conf must be in [0, 1] and iou in (0, 1], got conf={conf} iou={iou}")
+            raise ModelError(f"conf must be in [0, 1] and iou in (0, 1], got conf={conf} iou={iou}")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads
@@ -157,18 +154,18 @@ class Detector:
         self.info = _read_info(self.session, path)
         self.imgsz = imgsz or self.info.imgsz
         if self.imgsz % self.info.stride:
-            raise ValueError(f"imgsz {self.imgsz} must be a multiple of the model stride {self.info.stride}")
+            raise ModelError(f"imgsz {self.imgsz} must be a multiple of the model stride {self.info.stride}")
         if not self.info.dynamic and self.imgsz != self.info.imgsz:
-            raise ValueError(f"this model has a fixed {self.info.imgsz} px input; imgsz {self.imgsz} is not possible")
+            raise ModelError(f"this model has a fixed {self.info.imgsz} px input; imgsz {self.imgsz} is not possible")
         self.iou = iou
         self.max_det = max_det
         self.thresholds = np.full(len(self.info.names), conf, np.float32)
         shipped = self.info.thresholds if model_thresholds else {}
         for label, value in {**shipped, **(class_conf or {})}.items():
             if label not in self.info.names:
-                raise ValueError(f"class_conf names unknown label {label!r}; model labels: {list(self.info.names)}")
+                raise ModelError(f"class_conf names unknown label {label!r}; model labels: {list(self.info.names)}")
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f"class_conf[{label!r}] must be in [0, 1], got {value}")
+                raise ModelError(f"class_conf[{label!r}] must be in [0, 1], got {value}")
             self.thresholds[self.info.names.index(label)] = value
         self._input = self.session.get_inputs()[0].name
         # FP16 exports made elsewhere (Ultralytics' half=True) take an FP16 input; ours keep FP32 I/O.

@@ -20,6 +20,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
+from domain.errors import ImageError
+
 # Our own pixel limit below replaces Pillow's global bomb warning.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
@@ -34,10 +36,6 @@ _REDUCED_FLAGS = {
     4: cv2.IMREAD_REDUCED_COLOR_4,
     8: cv2.IMREAD_REDUCED_COLOR_8,
 }
-
-
-class ImageError(ValueError):
-    """An image that cannot be used; the message says why in words meant for the user."""
 
 
 @dataclass(frozen=True)

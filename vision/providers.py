@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import onnxruntime as ort
 
+from domain.errors import ModelError
+
 # Fastest first; "auto" takes every one of these the installed runtime offers.
 PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 ALIASES = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
@@ -24,10 +26,10 @@ def resolve_providers(request: str | Sequence[str] = "auto") -> list[str]:
     names = request.split(",") if isinstance(request, str) else list(request)
     chosen = [ALIASES.get(n.strip().lower(), n.strip()) for n in names if n.strip()]
     if not chosen:
-        raise ValueError("no execution provider named")
+        raise ModelError("no execution provider named")
     missing = [p for p in chosen if p not in available]
     if missing:
-        raise ValueError(
+        raise ModelError(
             f"execution provider(s) {missing} not available in this onnxruntime build; available: {available}"
             + (" (install the [gpu] extra for CUDA/TensorRT)" if "CUDAExecutionProvider" not in available else "")
         )

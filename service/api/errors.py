@@ -23,12 +23,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.auth.passwords import PasswordError
-from service.auth.users import UserError, UserExists
-from service.cases.lifecycle import IllegalTransition
-from service.cases.manager import CaseError
-from service.core.site import SiteConfigError
-from service.site_editor import UnknownItemError
+from domain.errors import CaseError, PasswordError, SiteConfigError, UnknownItemError, UserError, UserExists
+from domain.lifecycle import IllegalTransition
 from service.store.evidence import is_storage_full
 
 log = logging.getLogger(__name__)

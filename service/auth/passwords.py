@@ -11,14 +11,12 @@ import hashlib
 import hmac
 import secrets
 
+from domain.errors import PasswordError
+
 _ALGORITHM = "scrypt"
 _LOG2_N, _R, _P = 14, 8, 1  # 16 MiB and ~50 ms per hash: slow for guessing, fine for a login
 _SALT_BYTES, _KEY_BYTES = 16, 32
 MIN_LENGTH, MAX_LENGTH = 8, 256  # the upper bound keeps a hash request cheap to refuse
-
-
-class PasswordError(ValueError):
-    """A password that does not meet the rules."""
 
 
 def check_policy(password: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from service.cases.lifecycle import Action, CaseState, allowed_actions
+from domain.lifecycle import Action, CaseState, allowed_actions
 from service.store.models import Role
 
 ROLE_ACTIONS = MappingProxyType(

@@ -8,18 +8,13 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.errors import UserError, UserExists
 from service.auth.passwords import DUMMY_HASH, hash_password, verify_password
+from service.core.config import Settings
+from service.store.db import open_settings_store
 from service.store.models import Grid, Role, User, UserGrid
 
 FIRST_ADMIN = "admin"
-
-
-class UserError(ValueError):
-    """A user request that cannot be carried out (unknown grid, scope rules, bad password)."""
-
-
-class UserExists(UserError):  # noqa: N818 - reads as the condition it reports
-    """A user of that name is already there."""
 
 
 def _check_grids(session: Session, role: Role, grids: Collection[str]) -> None:
@@ -95,3 +90,20 @@ def ensure_first_admin(session: Session, password: str | None) -> User | None:
     if password is None or count_users(session):
         return None
     return create_user(session, FIRST_ADMIN, Role.ADMIN, password)
+
+
+def no_user_hint(settings: Settings) -> str | None:
+    """How to create the first user, when the store has none and no GRIDWATCH_ADMIN_PASSWORD is set."""
+    if settings.admin_password is not None:
+        return None
+    store = open_settings_store(settings)
+    try:
+        with store.session() as session:
+            if count_users(session):
+                return None
+    finally:
+        store.dispose()
+    return (
+        "no user can sign in yet: create one with `gridwatch user add admin --role admin`, "
+        "or set GRIDWATCH_ADMIN_PASSWORD before starting the service"
+    )

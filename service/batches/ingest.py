@@ -25,22 +25,15 @@ from typing import IO
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from domain.errors import UploadError
 from service.batches.store import NewItem, Rejected
-from service.sources import IMAGE_SUFFIXES
+from vision.sources import IMAGE_SUFFIXES
 
 ZIP_SUFFIX = ".zip"
 _CHUNK = 1 << 20
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 MAX_NAME_CHARS = 255
-
-
-class UploadError(Exception):
-    """A request that cannot become a batch; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)

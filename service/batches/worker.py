@@ -20,14 +20,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from domain.errors import GridWatchError
 from service.batches import store as batches
 from service.batches.ingest import batch_dir
 from service.context import Context
 from service.scan import Where, detect_kept, scan_photo
-from service.sources import Source
 from service.store.evidence import is_storage_full
 from service.store.models import PhotoBatch, PhotoBatchItem
 from vision.imageio import read_bytes
+from vision.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class BatchWorker:
             try:
                 photo = scan_photo(ctx, result, data, where, then=finish)
                 error = photo.error
-            except (ValueError, OSError) as exc:  # refused by the case manager or the evidence folder
+            except (GridWatchError, OSError) as exc:  # refused by the case manager or the evidence folder
                 if is_storage_full(exc):
                     raise  # not the photo's fault: it stays pending and is tried again after RETRY_S
                 error = str(exc)

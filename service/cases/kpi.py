@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from service.cases.lifecycle import CaseState
+from domain.lifecycle import CaseState
 from service.store.models import Case
 
 

@@ -28,8 +28,9 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from datasets.taxonomy import EVENT_CODES, Violation
-from service.cases.lifecycle import IN_UNIT_HANDS, OPEN, Action, CaseState, next_state
+from domain.errors import CaseError
+from domain.lifecycle import IN_UNIT_HANDS, OPEN, Action, CaseState, next_state
+from domain.taxonomy import EVENT_CODES, Violation
 from service.core.calendar import add_working_time
 from service.core.site import SiteConfig, haversine_m
 from service.store.blobs import BlobStore
@@ -87,10 +88,6 @@ class IngestResult:
     case: Case
     observation_id: int
     outcome: Outcome
-
-
-class CaseError(ValueError):
-    """A request the case manager cannot carry out (unknown case, camera or place, missing argument)."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, Select, and_, false, func, select
 from sqlalchemy.orm import Session
 
-from service.cases.lifecycle import CaseState
+from domain.lifecycle import CaseState
 from service.store.models import Case, CaseEvent, EvidenceLink, Observation, Verdict
 
 # A case is overdue while the unit still owes the work past its deadline. Deferred cases are paused (缓办)

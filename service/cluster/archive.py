@@ -1,6 +1,6 @@
 """Photo archives scanned on a Ray cluster with Ray Data.
 
-The driver lists the archive's photos (:func:`service.sources.iter_sources`: files, folders, zip members) and
+The driver lists the archive's photos (:func:`vision.sources.iter_sources`: files, folders, zip members) and
 checks where they were taken against the site, exactly as a local scan does. Ray Data then streams the list
 through ``map_batches`` over a pool of :class:`PhotoScanner` actors: each opens its own context (store connection
 pool, evidence store, detector on its CPU or GPU) once, and runs :func:`service.scan.scan_sources`, the per-photo
@@ -29,7 +29,7 @@ from service.cluster.engine import portable
 from service.context import Context, open_context
 from service.core.config import Settings
 from service.scan import PhotoScan, ScanProgress, ScanReport, Where, resolve_where, scan_sources
-from service.sources import Source, iter_sources
+from vision.sources import Source, iter_sources
 
 BLOCKS_PER_ACTOR = 4  # small blocks keep every actor busy to the end of the archive
 

@@ -6,13 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import make_url
 
+from domain.errors import ClusterError
 from service.core.config import Settings
 
 NAMESPACE = "gridwatch"  # named actors of GridWatch live here
-
-
-class ClusterError(ValueError):
-    """A cluster that cannot be used as asked (Ray missing, a store the workers cannot share): a setup error."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,7 @@ def parse_engine(text: str) -> Engine:
     """``--cluster`` argument: ``local``, ``auto``, ``ray://host[:port]`` or ``host:port``."""
     if text in ("local", "auto") or text.startswith("ray://") or (":" in text and "/" not in text):
         return Engine(text)
-    raise ValueError(f"--cluster takes local, auto, ray://host:port or host:port, not {text!r}")
+    raise ClusterError(f"--cluster takes local, auto, ray://host:port or host:port, not {text!r}")
 
 
 def check_shared_store(database_url: str, nodes: int) -> None:

@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from datasets.taxonomy import Violation
+from domain.errors import SiteConfigError
+from domain.taxonomy import Violation
 from vision.rules.config import RulesConfig
 from vision.zones import PolygonZone, TimeWindow, Weekday, ZoneKind
 
@@ -39,10 +40,6 @@ Unit01 = Annotated[float, Field(ge=0.0, le=1.0)]
 
 _URL_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-
-
-class SiteConfigError(ValueError):
-    """A site file that cannot be read, parsed or validated; the message names the file and the field."""
 
 
 class _Strict(BaseModel):

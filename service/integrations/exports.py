@@ -23,7 +23,7 @@ from openpyxl import Workbook  # type: ignore[import-untyped]  # no stubs instal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from datasets.taxonomy import EVENT_CODES, LABEL_NAMES, LABELS, Violation
+from domain.taxonomy import EVENT_CODES, LABEL_NAMES, LABELS, Violation
 from service.cases.kpi import Kpi
 from service.cases.queries import CaseFilter, is_overdue, list_cases
 from service.store.models import (

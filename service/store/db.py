@@ -16,6 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.core.config import Settings
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Execution option asking SQLite for a write transaction from the start (BEGIN IMMEDIATE).
@@ -172,3 +174,16 @@ def open_store(url: str, *, migrate: bool = True, echo: bool = False, pool: Pool
     if migrate:
         upgrade(engine)
     return Store(engine, sessionmaker(engine, expire_on_commit=False))
+
+
+def open_settings_store(settings: Settings) -> Store:
+    """The store ``settings`` name (``GRIDWATCH_DATABASE_URL``, else the SQLite file in the data folder), migrated,
+    with the pool they configure."""
+    pool = PoolSettings(
+        size=settings.db_pool_size,
+        overflow=settings.db_max_overflow,
+        timeout_s=settings.db_pool_timeout,
+        recycle_s=settings.db_pool_recycle,
+        pre_ping=settings.db_pool_pre_ping,
+    )
+    return open_store(database_url(settings.data_dir, settings.database_url), pool=pool)

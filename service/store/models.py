@@ -28,8 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from datasets.taxonomy import Violation
-from service.cases.lifecycle import TERMINAL, CaseState
+from domain.lifecycle import TERMINAL, CaseState
+from domain.taxonomy import Violation
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -1,2 +1,2 @@
 """The operator web UI: server-rendered pages (review queue, cases, cameras with the zone editor, dashboard) in
-Chinese and English, mounted at ``/`` by :func:`service.api.app.create_app` (see :mod:`service.ui.pages`)."""
+Chinese and English, mounted at ``/`` by :func:`service.app.create_app` (see :mod:`service.ui.pages`)."""

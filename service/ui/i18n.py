@@ -3,7 +3,7 @@
 
 Operators (座席员) work in Chinese; English is there for maintainers and visitors. The language comes from the
 ``lang`` query parameter (which the UI then remembers in a cookie), else that cookie, else the browser's
-``Accept-Language``. Violation names are the national event names of :data:`datasets.taxonomy.EVENT_CODES`
+``Accept-Language``. Violation names are the national event names of :data:`domain.taxonomy.EVENT_CODES`
 with their codes, so a case reads the same here as in the city's own system.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from datasets.taxonomy import EVENT_CODES, Violation
-from service.cases.lifecycle import Action, CaseState
+from domain.lifecycle import Action, CaseState
+from domain.taxonomy import EVENT_CODES, Violation
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")

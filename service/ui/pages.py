@@ -21,13 +21,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from datasets.taxonomy import Violation
+from domain.lifecycle import CaseState
+from domain.taxonomy import Violation
 from service.api.deps import CtxDep, SessionDep, optional_principal
 from service.auth.policy import REVIEWERS, actions_for
 from service.auth.principal import Principal
 from service.cases import queries as case_queries
 from service.cases.kpi import kpis, weekly_grid_ranking
-from service.cases.lifecycle import CaseState
 from service.store.models import Role
 from service.ui import charts, i18n
 from service.ui import queries as ui_queries

@@ -24,10 +24,11 @@ import numpy.typing as npt
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import BaseModel, ConfigDict
 
-from service.cases.manager import CaseError, CaseManager, Outcome
-from service.context import model_version
+from domain.errors import CaseError
+from service.cases.manager import CaseManager, Outcome
 from service.core.site import Camera, SiteConfig
 from service.evidence_render import Mark, annotate, encode_jpeg, fit, sighting_evidence
+from service.model_version import model_version
 from service.store.evidence import EvidenceInput, sha256_hex
 from service.store.models import EvidenceKind
 from vision.detections import Detections

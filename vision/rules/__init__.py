@@ -5,7 +5,7 @@
   :class:`~vision.rules.events.ClearEvent`) and the per-frame candidate arrays.
 - ``parking``: vehicles staying put in no-parking, fire-lane and sidewalk zones (dwell, flicker-tolerant).
 - ``static``: garbage (exposed / overflowing bin), debris, posters and graffiti, per frame;
-  :mod:`vision.persistence` adds "k of n samples over T" across frames.
+  :mod:`vision.rules.persistence` adds "k of n samples over T" across frames.
 - ``engine``: :class:`~vision.rules.engine.RuleEngine`, per camera, frame by frame.
 - ``photo``: :func:`~vision.rules.photo.photo_violations`, one patrol photo on its own.
 

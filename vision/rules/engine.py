@@ -10,12 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
-from datasets.taxonomy import Violation
+from domain.taxonomy import Violation
 from vision.detections import Detections, FloatArray
-from vision.persistence import PersistenceTracker, SlotRows, TrackerUpdate
 from vision.rules.config import RulesConfig, label_mask
 from vision.rules.events import ClearEvent, FindingTable, ViolationEvent
 from vision.rules.parking import DwellTracker, parking_candidates, parking_findings
+from vision.rules.persistence import PersistenceTracker, SlotRows, TrackerUpdate
 from vision.rules.static import container_boxes, static_candidates, static_findings, static_rules
 from vision.zones import PolygonZone, normalised_xyxy
 

@@ -10,7 +10,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from datasets.taxonomy import Violation
+from domain.taxonomy import Violation
 from vision.detections import Detections, FloatArray
 
 IndexArray = npt.NDArray[np.intp]

@@ -14,11 +14,11 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from datasets.taxonomy import Violation
+from domain.taxonomy import Violation
 from vision.detections import Detections, FloatArray
-from vision.persistence import NO_ROWS, SlotTable, TimeArray, TrackerUpdate, associate, box_cover
 from vision.rules.config import ParkingRule
 from vision.rules.events import Candidates, Finding, FindingTable
+from vision.rules.persistence import NO_ROWS, SlotTable, TimeArray, TrackerUpdate, associate, box_cover
 from vision.zones import PolygonZone, anchors, locate
 
 

@@ -8,11 +8,11 @@ from datetime import datetime
 import numpy as np
 
 from vision.detections import Detections
-from vision.persistence import SlotRows, suppress
 from vision.rules.config import RulesConfig
 from vision.rules.engine import findings_table, violation_events
 from vision.rules.events import Candidates, Finding, FindingTable, ViolationEvent
 from vision.rules.parking import parking_candidates
+from vision.rules.persistence import SlotRows, suppress
 from vision.rules.static import static_candidates, static_rules
 from vision.zones import PolygonZone, normalised_xyxy
 

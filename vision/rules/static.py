@@ -1,7 +1,7 @@
 """Rules for things that never move: garbage (exposed, or making a bin overflow), debris, posters, graffiti.
 
 This module turns one frame's detections into :class:`Candidates` per violation type; persistence over time
-is :class:`vision.persistence.PersistenceTracker`'s job, and photo mode uses the candidates as they are.
+is :class:`vision.rules.persistence.PersistenceTracker`'s job, and photo mode uses the candidates as they are.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from datetime import datetime
 
 import numpy as np
 
-from datasets.taxonomy import Violation
+from domain.taxonomy import Violation
 from vision.detections import Detections, FloatArray
-from vision.persistence import box_cover, grow
 from vision.rules.config import GarbageRule, RulesConfig, StaticRule, label_mask
 from vision.rules.events import Candidates, Finding, FindingTable, IndexArray
+from vision.rules.persistence import box_cover, grow
 from vision.zones import PolygonZone, ZoneKind, anchors, locate
 
 OVERFLOW_RULES = ("garbage.bin_overflow", "garbage.around_bin")  # rules whose box is a container's box

@@ -1,1 +1,1 @@
-"""API routers; each module exposes ``router`` and is listed in ``service.api.app.ROUTERS``."""
+"""API routers; each module exposes ``router`` and is listed in ``service.app.ROUTERS``."""

@@ -14,13 +14,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from domain.errors import ScanError, UploadError
 from service.api.deps import CtxDep, Ingest, SessionDep, limit_uploads
 from service.api.errors import error_body, not_found
 from service.api.schemas import Page
 from service.api.schemas.batches import Batch, BatchCases, BatchItem, BatchSummary, ItemError
 from service.batches import store as batches
-from service.batches.ingest import BatchFolder, Limits, MultipartReceiver, UploadError, batch_dir, new_batch_id
-from service.scan import ScanError, resolve_where
+from service.batches.ingest import BatchFolder, Limits, MultipartReceiver, batch_dir, new_batch_id
+from service.scan import resolve_where
 from service.store.models import ItemState, PhotoBatch
 
 router = APIRouter(prefix="/batches", tags=["batches"])

@@ -14,7 +14,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile
 
-from datasets.taxonomy import Violation
+from domain.errors import CaseError, ImageError
+from domain.lifecycle import Action, CaseState, IllegalTransition
+from domain.taxonomy import Violation
 from service.api.deps import AnyUser, CtxDep, SessionDep, Staff, limit_uploads
 from service.api.errors import not_found
 from service.api.schemas import Instant, Page
@@ -35,13 +37,11 @@ from service.auth import audit
 from service.auth.policy import actions_for, may_act
 from service.auth.principal import Principal
 from service.cases import queries
-from service.cases.lifecycle import Action, CaseState, IllegalTransition
-from service.cases.manager import CaseError
 from service.context import Context
 from service.core.site import Slug
 from service.store.evidence import EvidenceInput
 from service.store.models import Case, EvidenceKind
-from vision.imageio import ImageError, decode_image
+from vision.imageio import decode_image
 
 router = APIRouter(tags=["cases"])
 

@@ -11,12 +11,12 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from domain.errors import ImageError
 from service.api.deps import AnyUser, CtxDep, SessionDep
 from service.api.errors import not_found
 from service.evidence_privacy import PrivateEvidence, visible_evidence
 from service.evidence_render import original_extension
 from service.store.models import Role
-from vision.imageio import ImageError
 
 router = APIRouter(tags=["evidence"])
 

@@ -12,11 +12,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from datasets.taxonomy import Violation
+from domain.lifecycle import CaseState
+from domain.taxonomy import Violation
 from service.api.deps import AnyUser, CtxDep, SessionDep, Staff
 from service.api.schemas import Instant
 from service.cases.kpi import GroupBy, kpis
-from service.cases.lifecycle import CaseState
 from service.cases.queries import CaseFilter
 from service.evidence_privacy import PrivateEvidence
 from service.integrations.exports import Table, cases_table, kpi_table, to_csv, to_xlsx, verdicts_dataset

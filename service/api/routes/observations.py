@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from datasets.taxonomy import Violation
+from domain.taxonomy import Violation
 from service.api.deps import AnyUser, SessionDep
 from service.api.schemas import Instant, Page
 from service.api.schemas.cases import ObservationOut

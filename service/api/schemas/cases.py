@@ -7,9 +7,9 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from datasets.taxonomy import Violation
+from domain.lifecycle import Action, CaseState
+from domain.taxonomy import Violation
 from service.api.schemas import Instant, Request, Response
-from service.cases.lifecycle import Action, CaseState
 from service.core.site import Slug
 from service.store.models import EvidenceKind, EvidenceRole, VerdictKind
 

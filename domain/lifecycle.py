@@ -34,6 +34,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
 
+from domain.errors import GridWatchError
+
 
 class CaseState(StrEnum):
     """Where a case is in its life."""
@@ -96,7 +98,7 @@ OPEN: frozenset[CaseState] = frozenset(CaseState) - TERMINAL
 IN_UNIT_HANDS: frozenset[CaseState] = frozenset({_S.DISPATCHED, _S.EXTENDED, _S.DEFERRED, _S.HANDLED, _S.RETURNED})
 
 
-class IllegalTransition(ValueError):  # noqa: N818 - the name is part of the cases API
+class IllegalTransition(GridWatchError):  # noqa: N818 - the name is part of the cases API
     """An action that the transition table does not allow from the case's current state."""
 
     def __init__(self, state: CaseState, action: Action, case_id: int | None = None) -> None:

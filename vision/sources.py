@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from vision.imageio import DEFAULT_MAX_BYTES, ImageError, read_bytes
+from domain.errors import ImageError
+from vision.imageio import DEFAULT_MAX_BYTES, read_bytes
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp"})
 

@@ -7,10 +7,11 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from service.sources import Source
+from domain.errors import ImageError
 from vision.detections import Detections
 from vision.detector import Detector
-from vision.imageio import DEFAULT_MAX_PIXELS, DecodedImage, ImageError, decode_image
+from vision.imageio import DEFAULT_MAX_PIXELS, DecodedImage, decode_image
+from vision.sources import Source
 
 
 @dataclass(frozen=True)

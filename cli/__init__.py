@@ -1,0 +1,1 @@
+"""The ``gridwatch`` command line (:mod:`cli.main`), one module per command."""

@@ -1,0 +1,84 @@
+"""What the ``gridwatch`` commands share: argument types, common flags and the error translation of the offline
+commands."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from collections.abc import Callable
+from typing import TextIO, TypeAlias
+
+from domain.errors import ClusterError, UsageError
+from service.cluster.engine import parse_engine
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Command = Callable[[argparse.Namespace, TextIO], int]
+"""A command's ``run(args, out)``: writes its results to ``out`` and returns the exit status."""
+
+
+def offline(run: Command) -> Command:
+    """A developer command over training/ or datasets/ code, which reports bad input (a recipe, a dataset, a model
+    to fuse) as ``ValueError`` or a missing file: for these offline commands alone that is a usage error."""
+
+    @functools.wraps(run)
+    def checked(args: argparse.Namespace, out: TextIO) -> int:
+        try:
+            return run(args, out)
+        except (ValueError, FileNotFoundError) as exc:
+            raise UsageError(str(exc)) from exc
+
+    return checked
+
+
+def unit_float(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port between 1 and 65535, got {text}")
+    return value
+
+
+def label_score(text: str) -> tuple[str, float]:
+    label, sep, value = text.partition("=")
+    if not sep or not label:
+        raise argparse.ArgumentTypeError(f"takes LABEL=SCORE, got {text!r}")
+    return label, unit_float(value)
+
+
+def add_progress_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
+
+
+def cluster_address(text: str) -> str:
+    try:
+        return parse_engine(text).address
+    except ClusterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_cluster_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cluster",
+        type=cluster_address,
+        metavar="WHERE",
+        help="local (this process), auto (RAY_ADDRESS or this machine's Ray), ray://head:10001 or host:port "
+        "(default: GRIDWATCH_CLUSTER, else local; needs the [cluster] extra)",
+    )
