@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ from domain.errors import GridWatchError, ScanError
 from domain.taxonomy import Violation
 from service.cases.manager import IngestResult, Outcome
 from service.cases.phones import attach_phones
+from service.cases.placement import locate
 from service.context import Context
 from service.evidence_render import Mark, sighting_evidence
 from service.model_version import model_version
@@ -35,7 +36,6 @@ from vision.pipeline import PhotoResult, detect_sources
 from vision.rules.events import ViolationEvent
 from vision.rules.photo import photo_violations
 from vision.sources import Source, iter_sources
-from vision.zones import PolygonZone
 
 TimeSource = Literal["exif", "mtime", "now"]
 
@@ -226,30 +226,13 @@ def scan_photo(
     site = ctx.site
     exif = read_exif(data, site.calendar.tz)
     taken_at, time_source = _taken_at(ctx, result.path, exif.taken_at)
-    zones: Sequence[PolygonZone] = ()
-    place_id, lat, lon = fixed.place_id, fixed.lat, fixed.lon
-    if fixed.camera_id is not None:
-        zones = [z.polygon_zone(site.calendar.tz) for z in site.camera(fixed.camera_id).zones]
-    else:
-        if place_id is None and lat is None:
-            lat, lon = exif.lat, exif.lon
-        if place_id is None and lat is not None and lon is not None:
-            near = site.place_near(lat, lon)
-            place_id = near.id if near else None
-        if place_id is not None:
-            zones = site.place_zones(place_id)
-    events = photo_violations(
-        result.detections,
-        (result.width, result.height),
-        taken_at,
-        zones,
-        place_id=place_id,
-        lat=lat,
-        lon=lon,
-        cfg=site.rules,
-    )
-    if fixed.camera_id is not None:  # a still from a camera: dedup by the camera's boxes, as for its stream
-        events = [dataclasses.replace(e, camera_id=fixed.camera_id) for e in events]
+    lat, lon = fixed.lat, fixed.lon
+    if fixed.camera_id is None and fixed.place_id is None and lat is None:  # nothing named: the photo's GPS
+        lat, lon = exif.lat, exif.lon
+    # Where the photo is, once: a still of a camera is told apart by the camera's boxes, as for its stream.
+    where = locate(site, camera_id=fixed.camera_id, place_id=fixed.place_id, lat=lat, lon=lon)
+    zones = where.zones
+    events = photo_violations(result.detections, (result.width, result.height), taken_at, zones, cfg=site.rules)
     evidence: list[list[EvidenceInput]] = []
     phones: list[list[Phone]] = []
     if events:
@@ -262,10 +245,10 @@ def scan_photo(
         result.path,
         taken_at=taken_at,
         time_source=time_source,
-        camera_id=fixed.camera_id,
-        place_id=place_id,
-        lat=lat,
-        lon=lon,
+        camera_id=where.camera_id,
+        place_id=where.place_id,
+        lat=where.lat,
+        lon=where.lon,
         detections=len(result.detections),
     )
     if not events and then is None:
@@ -281,7 +264,9 @@ def scan_photo(
             then(session, with_sightings(ingested))
 
     sightings = list(zip(events, evidence, strict=True))
-    return with_sightings(ctx.manager.ingest_source(sightings, model_version(ctx.detector), sha256_hex(data), record))
+    return with_sightings(
+        ctx.manager.ingest_source(where, sightings, model_version(ctx.detector), sha256_hex(data), record)
+    )
 
 
 def detect_kept(

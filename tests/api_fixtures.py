@@ -74,7 +74,7 @@ class Api:
         col, row = n % 5, n // 5 % 5
         bbox = (0.02 + 0.2 * col, 0.02 + 0.2 * row, 0.17 + 0.2 * col, 0.17 + 0.2 * row)
         result = self.ctx.manager.ingest(
-            sighting(violation, camera_id=camera, bbox=bbox, at=T0), [picture(tag)], "m1", f"sha-{camera}-{tag}"
+            *sighting(violation, camera_id=camera, bbox=bbox, at=T0), [picture(tag)], "m1", f"sha-{camera}-{tag}"
         )
         return result.case.id
 

@@ -24,11 +24,13 @@ from sqlalchemy.engine import make_url
 
 from domain.taxonomy import Violation
 from service.cases.manager import CaseManager
+from service.cases.placement import Placement, locate
 from service.core.site import Camera, Grid, Location, Place, SiteConfig, Unit
 from service.store.db import Store, open_store
 from service.store.evidence import EvidenceInput, EvidenceStore
 from service.store.models import Base, EvidenceKind
 from service.store.sites import sync_site
+from tests.servers import missing
 from vision.rules.events import ViolationEvent
 
 PG_ADMIN_URL = os.environ.get("GRIDWATCH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -46,7 +48,7 @@ def throwaway_pg_database() -> Iterator[str]:
     try:
         admin = psycopg.connect(_libpq(PG_ADMIN_URL), autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server at {PG_ADMIN_URL}: {exc}")
+        missing(f"a PostgreSQL server at {PG_ADMIN_URL} ({exc})")
     with admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         try:
@@ -158,9 +160,10 @@ def sighting(
     lon: float | None = None,
     observations: int = 3,
     confidence: float = 0.8,
-) -> ViolationEvent:
-    """A violation event as the rules emit it, seen for the five minutes up to ``at``."""
-    return ViolationEvent(
+) -> tuple[ViolationEvent, Placement]:
+    """A violation event as the rules emit it, seen for the five minutes up to ``at``, and where it is on the test
+    site (``manager.ingest(*sighting(), ...)``)."""
+    event = ViolationEvent(
         violation=violation,
         label="garbage",
         rule="garbage.exposed",
@@ -170,11 +173,8 @@ def sighting(
         first_seen=at - timedelta(minutes=5),
         last_seen=at,
         observations=observations,
-        camera_id=camera_id,
-        place_id=place_id,
-        lat=lat,
-        lon=lon,
     )
+    return event, locate(SITE, camera_id=camera_id, place_id=place_id, lat=lat, lon=lon)
 
 
 def picture(tag: str, kind: EvidenceKind = EvidenceKind.ORIGINAL) -> EvidenceInput:

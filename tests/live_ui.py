@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import ROOT
+from tests.servers import missing
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -61,7 +61,7 @@ def serve(app: FastAPI, timeout: float = 120.0) -> Iterator[str]:
 def chromium() -> Iterator[Browser]:
     """Headless Chromium; the test is skipped where Debian's package is not installed."""
     if not CHROMIUM.exists():
-        pytest.skip(f"needs Chromium at {CHROMIUM} (Debian package chromium)")
+        missing(f"Chromium at {CHROMIUM} (Debian package chromium)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

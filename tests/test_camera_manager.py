@@ -3,7 +3,9 @@ shipped model), parking rule and case manager into a SQLite store; cameras added
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -12,10 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from service.api.metrics import Metrics
+from service.cases.manager import CaseManager, IngestResult
+from service.cases.placement import Placement
 from service.context import Context, open_context
 from service.core.config import Settings
 from service.core.site import Camera, Grid, SiteConfig, Unit, Zone, dump_site
-from service.store.evidence import sha256_hex
+from service.store.evidence import EvidenceInput, sha256_hex
 from service.store.models import Case, EvidenceLink, Observation
 from service.store.sites import sync_site
 from service.workers.cameras import CameraManager, render_snapshot
@@ -23,6 +27,8 @@ from tests.stream_fixtures import wait_for
 from vision.detections import Detections
 from vision.detector import Detector
 from vision.rules.config import ParkingRule, RulesConfig
+from vision.rules.engine import RuleOutput
+from vision.rules.events import ViolationEvent
 from vision.stream.reader import ReaderSettings, StreamState
 
 pytest_plugins = ["tests.stream_fixtures"]
@@ -178,3 +184,67 @@ def test_snapshot_is_a_bounded_blurred_jpeg() -> None:
 def test_bad_batching_is_refused(ctx: Context, detector: Detector) -> None:
     with pytest.raises(ValueError, match="batch_size"):
         CameraManager(site(), detector, ctx.manager, batch_size=0)
+
+
+class StuckStore(CaseManager):
+    """A case manager whose store hangs on the first sighting until released: a deliberately slow store."""
+
+    def __init__(self, cases: CaseManager) -> None:
+        super().__init__(cases.store, cases.site, cases.evidence, clock=cases.clock)
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.results: list[IngestResult] = []
+
+    def ingest(
+        self,
+        event: ViolationEvent,
+        where: Placement,
+        evidence: Sequence[EvidenceInput],
+        model_version: str,
+        source_sha256: str,
+    ) -> IngestResult:
+        self.entered.set()
+        assert self.release.wait(120), "the test never released the store"
+        result = super().ingest(event, where, evidence, model_version, source_sha256)
+        self.results.append(result)
+        return result
+
+
+def test_a_stuck_store_holds_up_no_camera_and_loses_no_event(
+    ctx: Context, detector: Detector, car_cut: Path, managers: list[CameraManager]
+) -> None:
+    cases = StuckStore(ctx.manager)
+    manager = CameraManager(
+        site(camera("carpark", car_cut), camera("spare", car_cut)),
+        detector,
+        cases,
+        reader=ReaderSettings(loop_files=True),
+        motion=None,
+    )
+    emitted: list[int] = []
+    step = manager._engine.step
+
+    def counted(camera_id: str, t: datetime, det: Detections, frame_wh: tuple[int, int]) -> RuleOutput:
+        out = step(camera_id, t, det, frame_wh)
+        emitted.append(len(out.violations))
+        return out
+
+    manager._engine.step = counted  # type: ignore[method-assign]
+    managers.append(manager)
+    manager.start()
+    assert cases.entered.wait(60), "no sighting reached the store"
+
+    # The case writer is stuck inside the store; detection goes on for every camera all the same.
+    detected = {s.id: s.frames_detected for s in manager.status()}
+    for camera_id in detected:
+        wait_for(
+            lambda cid=camera_id: manager.camera_status(cid).frames_detected >= detected[cid] + 10,  # type: ignore[misc]
+            60,
+            f"camera {camera_id} detected while the store is stuck",
+        )
+    assert cases.results == []
+
+    cases.release.set()
+    manager.stop()  # writes what is still queued before it returns
+    assert len(cases.results) == sum(emitted) > 0  # every event recorded (the two cameras' identical frames: once)
+    with ctx.store.session() as s:
+        assert {r.observation_id for r in cases.results} <= set(s.scalars(select(Observation.id)))

@@ -13,6 +13,7 @@ from domain.errors import CaseError
 from domain.lifecycle import Action, CaseState
 from domain.taxonomy import Violation
 from service.cases.manager import CaseManager, LogAction, Outcome
+from service.cases.placement import Placement
 from service.store.models import Case, CaseEvent, EvidenceFile, EvidenceKind, EvidenceLink, Observation, VerdictKind
 from tests.db_fixtures import T0, Clock, picture, sighting
 from vision.rules.events import ClearEvent, ViolationEvent
@@ -43,11 +44,11 @@ def _close(manager: CaseManager, case_id: int, clock: Clock) -> None:
 
 
 def test_same_camera_overlapping_box_updates_the_open_case(manager: CaseManager) -> None:
-    first = manager.ingest(sighting(observations=3), [picture("a")], "m1", "sha-a")
+    first = manager.ingest(*sighting(observations=3), [picture("a")], "m1", "sha-a")
     later = T0 + timedelta(minutes=30)
     moved = (0.12, 0.11, 0.31, 0.32)
     second = manager.ingest(
-        sighting(at=later, bbox=moved, observations=4, confidence=0.9), [picture("b")], "m2", "sha-b"
+        *sighting(at=later, bbox=moved, observations=4, confidence=0.9), [picture("b")], "m2", "sha-b"
     )
     assert (first.outcome, second.outcome) == (Outcome.OPENED, Outcome.UPDATED)
     assert second.case.id == first.case.id
@@ -68,57 +69,59 @@ def test_same_camera_overlapping_box_updates_the_open_case(manager: CaseManager)
     ],
     ids=["far-box", "other-violation", "other-camera"],
 )
-def test_different_places_or_types_open_separate_cases(manager: CaseManager, other: ViolationEvent) -> None:
-    first = manager.ingest(sighting(), [], "m1", "sha-a")
-    second = manager.ingest(other, [], "m1", "sha-b")
+def test_different_places_or_types_open_separate_cases(
+    manager: CaseManager, other: tuple[ViolationEvent, Placement]
+) -> None:
+    first = manager.ingest(*sighting(), [], "m1", "sha-a")
+    second = manager.ingest(*other, [], "m1", "sha-b")
     assert second.outcome is Outcome.OPENED and second.case.id != first.case.id
 
 
 def test_patrol_photos_join_cases_by_place_and_distance(manager: CaseManager) -> None:
     # A photo 20 m from cam-1 (31.2300, 121.4700) joins the camera's case; one 200 m away does not.
-    camera_case = manager.ingest(sighting(), [], "m1", "sha-cam").case
-    near = manager.ingest(sighting(camera_id=None, lat=31.23018, lon=121.4700), [], "m1", "sha-near")
-    far = manager.ingest(sighting(camera_id=None, lat=31.2318, lon=121.4700), [], "m1", "sha-far")
+    camera_case = manager.ingest(*sighting(), [], "m1", "sha-cam").case
+    near = manager.ingest(*sighting(camera_id=None, lat=31.23018, lon=121.4700), [], "m1", "sha-near")
+    far = manager.ingest(*sighting(camera_id=None, lat=31.2318, lon=121.4700), [], "m1", "sha-far")
     assert near.case.id == camera_case.id and near.outcome is Outcome.UPDATED
     assert far.outcome is Outcome.OPENED and far.case.grid_id == "g-east"  # the community, not the street
     # Photos at the market: one names the place, one is GPS within its 40 m radius.
-    named = manager.ingest(sighting(camera_id=None, place_id="p-market"), [], "m1", "sha-m1")
-    gps = manager.ingest(sighting(camera_id=None, lat=31.24025, lon=121.46010), [], "m1", "sha-m2")
+    named = manager.ingest(*sighting(camera_id=None, place_id="p-market"), [], "m1", "sha-m1")
+    gps = manager.ingest(*sighting(camera_id=None, lat=31.24025, lon=121.46010), [], "m1", "sha-m2")
     assert gps.case.id == named.case.id and gps.outcome is Outcome.UPDATED
     assert (named.case.place_id, named.case.grid_id, named.case.unit_id) == ("p-market", "g-west", "u-west")
     assert (named.case.lat, named.case.lon) == (31.24, 121.46)
 
 
 def test_reingesting_the_same_photo_is_a_no_op(manager: CaseManager, clock: Clock) -> None:
-    first = manager.ingest(sighting(), [picture("a")], "m1", "sha-a")
-    again = manager.ingest(sighting(), [picture("a")], "m1", "sha-a")
+    first = manager.ingest(*sighting(), [picture("a")], "m1", "sha-a")
+    again = manager.ingest(*sighting(), [picture("a")], "m1", "sha-a")
     assert again.outcome is Outcome.DUPLICATE
     assert (again.case.id, again.observation_id) == (first.case.id, first.observation_id)
     assert again.case.observation_count == 3
     _close(manager, first.case.id, clock)
-    after_close = manager.ingest(sighting(), [picture("a")], "m1", "sha-a")  # not a recurrence either
+    after_close = manager.ingest(*sighting(), [picture("a")], "m1", "sha-a")  # not a recurrence either
     assert after_close.outcome is Outcome.DUPLICATE and after_close.case.id == first.case.id
     assert _count(manager, Case) == 1 and _count(manager, Observation) == 1
     # Same photo, another box in it: another sighting.
-    assert manager.ingest(sighting(bbox=FAR_BOX), [], "m1", "sha-a").outcome is Outcome.OPENED
+    assert manager.ingest(*sighting(bbox=FAR_BOX), [], "m1", "sha-a").outcome is Outcome.OPENED
 
 
 def test_reappearing_at_a_closed_case_opens_a_linked_case(manager: CaseManager, clock: Clock) -> None:
-    old = manager.ingest(sighting(), [], "m1", "sha-1").case
+    old = manager.ingest(*sighting(), [], "m1", "sha-1").case
     _close(manager, old.id, clock)
-    back = manager.ingest(sighting(at=clock.advance(days=2)), [], "m1", "sha-2")
+    back = manager.ingest(*sighting(at=clock.advance(days=2)), [], "m1", "sha-2")
     assert back.outcome is Outcome.RECURRED and back.case.id != old.id
     assert (back.case.previous_case_id, back.case.state) == (old.id, CaseState.PENDING_REVIEW)
     assert _log(manager, back.case.id) == [("open", f"recurrence of case {old.id}")]
     # It is open now: the next sighting updates it instead of recurring again.
-    assert manager.ingest(sighting(at=clock.advance(hours=1)), [], "m1", "sha-3").case.id == back.case.id
+    assert manager.ingest(*sighting(at=clock.advance(hours=1)), [], "m1", "sha-3").case.id == back.case.id
 
 
 def test_evidence_is_linked_per_observation_and_stored_once(manager: CaseManager) -> None:
     frame = picture("frame")
     crop = picture("crop", EvidenceKind.CROP)
-    first = manager.ingest(sighting(), [frame, crop], "m1", "sha-1")
-    second = manager.ingest(sighting(at=T0 + timedelta(minutes=1)), [frame], "m1", "sha-2")  # same frame bytes
+    first = manager.ingest(*sighting(), [frame, crop], "m1", "sha-1")
+    second = manager.ingest(*sighting(at=T0 + timedelta(minutes=1)), [frame], "m1", "sha-2")  # same frame bytes
     assert _count(manager, EvidenceFile) == 2
     with manager.store.session() as s:
         links = s.execute(select(EvidenceLink.observation_id, EvidenceLink.kind, EvidenceLink.role)).all()
@@ -132,9 +135,9 @@ def test_evidence_is_linked_per_observation_and_stored_once(manager: CaseManager
 
 def test_unknown_camera_or_place_is_refused(manager: CaseManager) -> None:
     with pytest.raises(CaseError, match="unknown camera 'cam-9'"):
-        manager.ingest(sighting(camera_id="cam-9"), [], "m1", "sha")
+        manager.ingest(*sighting(camera_id="cam-9"), [], "m1", "sha")
     with pytest.raises(CaseError, match="unknown place 'p-9'"):
-        manager.ingest(sighting(camera_id=None, place_id="p-9"), [], "m1", "sha")
+        manager.ingest(*sighting(camera_id=None, place_id="p-9"), [], "m1", "sha")
     assert _count(manager, Case) == 0
 
 
@@ -142,20 +145,19 @@ def test_auto_verification_on_a_synthetic_sequence(manager: CaseManager, clock: 
     # Garbage seen by cam-1 for ten minutes, filed and dispatched; then the place is clear; then it is back.
     for minute in range(0, 11, 2):
         at = T0 + timedelta(minutes=minute)
-        result = manager.ingest(sighting(at=at, observations=1), [picture(f"t{minute}")], "m1", f"sha-{minute}")
+        result = manager.ingest(*sighting(at=at, observations=1), [picture(f"t{minute}")], "m1", f"sha-{minute}")
     case_id = result.case.id
-    other = manager.ingest(sighting(bbox=FAR_BOX), [], "m1", "sha-other").case.id  # never dispatched
+    other = manager.ingest(*sighting(bbox=FAR_BOX), [], "m1", "sha-other").case.id  # never dispatched
     for action in (A.FILE, A.DISPATCH):
         manager.act(case_id, action, actor="op", at=T0 + timedelta(minutes=15))
 
     clear = ClearEvent(
-        Violation.EXPOSED_GARBAGE, "cam-1", (0.1, 0.1, 0.3, 0.3), T0 + timedelta(minutes=40), T0 + timedelta(minutes=50)
+        Violation.EXPOSED_GARBAGE, (0.1, 0.1, 0.3, 0.3), T0 + timedelta(minutes=40), T0 + timedelta(minutes=50)
     )
-    wrong_camera = ClearEvent(clear.violation, "cam-2", clear.bbox, clear.clear_since, clear.at)
-    wrong_type = ClearEvent(Violation.DEBRIS, "cam-1", clear.bbox, clear.clear_since, clear.at)
-    assert manager.ingest_clear(wrong_camera) == [] and manager.ingest_clear(wrong_type) == []
-    assert manager.ingest_clear(clear, [picture("clear")]) == [case_id]  # not `other`: still pending review
-    assert manager.ingest_clear(clear, [picture("clear")]) == []  # already proposed
+    wrong_type = ClearEvent(Violation.DEBRIS, clear.bbox, clear.clear_since, clear.at)
+    assert manager.ingest_clear(clear, "cam-2") == [] and manager.ingest_clear(wrong_type, "cam-1") == []
+    assert manager.ingest_clear(clear, "cam-1", [picture("clear")]) == [case_id]  # not `other`: still pending review
+    assert manager.ingest_clear(clear, "cam-1", [picture("clear")]) == []  # already proposed
     with manager.store.session() as s:
         case = s.get_one(Case, case_id)
         assert (case.rectified_proposed, case.rectified_since, case.needs_rework) == (True, clear.clear_since, False)
@@ -176,10 +178,10 @@ def test_auto_verification_on_a_synthetic_sequence(manager: CaseManager, clock: 
         assert not s.get_one(Case, other).rectified_proposed
 
     # A late frame from before the clear does not undo the proposal; the garbage coming back does.
-    manager.ingest(sighting(at=T0 + timedelta(minutes=12), observations=1), [], "m1", "sha-late")
+    manager.ingest(*sighting(at=T0 + timedelta(minutes=12), observations=1), [], "m1", "sha-late")
     with manager.store.session() as s:
         assert s.get_one(Case, case_id).rectified_proposed
-    manager.ingest(sighting(at=T0 + timedelta(minutes=70), observations=1), [picture("back")], "m1", "sha-back")
+    manager.ingest(*sighting(at=T0 + timedelta(minutes=70), observations=1), [picture("back")], "m1", "sha-back")
     with manager.store.session() as s:
         case = s.get_one(Case, case_id)
         assert (case.rectified_proposed, case.needs_rework, case.state) == (False, True, CaseState.DISPATCHED)
@@ -190,16 +192,16 @@ def test_auto_verification_on_a_synthetic_sequence(manager: CaseManager, clock: 
 
 
 def test_violation_back_after_handling_flags_rework(manager: CaseManager) -> None:
-    case_id = manager.ingest(sighting(), [], "m1", "sha-1").case.id
+    case_id = manager.ingest(*sighting(), [], "m1", "sha-1").case.id
     for action in (A.FILE, A.DISPATCH):
         manager.act(case_id, action, actor="op", at=T0 + timedelta(minutes=10))
     handled_at = T0 + timedelta(hours=1)
     manager.act(case_id, A.HANDLE, actor="unit", at=handled_at, evidence=[picture("done")])
-    manager.ingest(sighting(at=handled_at - timedelta(minutes=1)), [], "m1", "sha-2")  # from before handling
+    manager.ingest(*sighting(at=handled_at - timedelta(minutes=1)), [], "m1", "sha-2")  # from before handling
     with manager.store.session() as s:
         assert not s.get_one(Case, case_id).needs_rework
-    manager.ingest(sighting(at=handled_at + timedelta(minutes=30)), [], "m1", "sha-3")
-    manager.ingest(sighting(at=handled_at + timedelta(minutes=40)), [], "m1", "sha-4")
+    manager.ingest(*sighting(at=handled_at + timedelta(minutes=30)), [], "m1", "sha-3")
+    manager.ingest(*sighting(at=handled_at + timedelta(minutes=40)), [], "m1", "sha-4")
     with manager.store.session() as s:
         assert s.get_one(Case, case_id).needs_rework
     assert [a for a, _ in _log(manager, case_id)].count(LogAction.FLAG_REWORK) == 1
@@ -208,7 +210,7 @@ def test_violation_back_after_handling_flags_rework(manager: CaseManager) -> Non
 
 
 def test_verdicts_are_kept_and_relabel_retypes_before_dispatch(manager: CaseManager) -> None:
-    case_id = manager.ingest(sighting(), [], "m1", "sha-1").case.id
+    case_id = manager.ingest(*sighting(), [], "m1", "sha-1").case.id
     manager.record_verdict(case_id, VerdictKind.CONFIRM, actor="op", at=T0)
     manager.record_verdict(case_id, VerdictKind.RELABEL, actor="op", at=T0, violation=Violation.BIN_OVERFLOW)
     with manager.store.session() as s:
@@ -228,7 +230,7 @@ def test_concurrent_sightings_of_one_place_open_one_case(manager: CaseManager) -
 
     def worker(i: int) -> None:
         try:
-            manager.ingest(sighting(at=T0 + timedelta(seconds=i)), [], "m1", f"sha-{i}")
+            manager.ingest(*sighting(at=T0 + timedelta(seconds=i)), [], "m1", f"sha-{i}")
         except BaseException as exc:  # collected and re-raised in the test thread
             errors.append(exc)
 

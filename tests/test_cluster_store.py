@@ -25,6 +25,7 @@ from domain.errors import CaseError
 from domain.lifecycle import Action, CaseState
 from domain.taxonomy import Violation
 from service.cases.manager import CaseManager, IngestResult, Outcome
+from service.cases.placement import Placement
 from service.store.db import Store, open_store
 from service.store.evidence import EvidenceStore
 from service.store.models import OPEN_PLACE_CASE, Case, Observation, VerdictKind
@@ -67,7 +68,10 @@ def _count(manager: CaseManager, model: type[Case] | type[Observation]) -> int:
         return s.scalar(select(func.count()).select_from(model)) or 0
 
 
-def _race(manager: CaseManager, a: tuple[ViolationEvent, str], b: tuple[ViolationEvent, str]) -> list[IngestResult]:
+Sighting = tuple[ViolationEvent, Placement]
+
+
+def _race(manager: CaseManager, a: tuple[Sighting, str], b: tuple[Sighting, str]) -> list[IngestResult]:
     """``a`` inserts its rows and holds its transaction open while ``b`` looks for them, finds none (not yet
     committed) and writes its own; the database makes ``b`` wait for ``a`` and then refuses it."""
     inserted = threading.Event()
@@ -77,8 +81,11 @@ def _race(manager: CaseManager, a: tuple[ViolationEvent, str], b: tuple[Violatio
         inserted.set()
         threading.Event().wait(0.5)  # b reads while a's rows are uncommitted
 
-    def run(event: ViolationEvent, sha: str, then: Callable[[Session, list[IngestResult]], None] | None) -> None:
-        (results[threading.current_thread().name],) = manager.ingest_source([(event, [picture(sha)])], "m1", sha, then)
+    def run(seen: Sighting, sha: str, then: Callable[[Session, list[IngestResult]], None] | None) -> None:
+        event, where = seen
+        (results[threading.current_thread().name],) = manager.ingest_source(
+            where, [(event, [picture(sha)])], "m1", sha, then
+        )
 
     first = threading.Thread(target=run, args=(*a, hold), name="a")
     first.start()
@@ -116,7 +123,7 @@ def test_many_writers_at_once_open_one_case(lockless: CaseManager) -> None:
 
     def write(i: int) -> None:
         start.wait()
-        outcomes.append(lockless.ingest(MARKET, [picture(f"p{i}")], "m1", f"sha-{i}").outcome)
+        outcomes.append(lockless.ingest(*MARKET, [picture(f"p{i}")], "m1", f"sha-{i}").outcome)
 
     threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
     for t in threads:
@@ -133,7 +140,7 @@ def _write_from_a_process(url: str, evidence: str, i: int, start: BarrierType, o
     try:
         manager = CaseManager(LocklessStore(store), SITE, EvidenceStore(Path(evidence)))
         start.wait()
-        outcomes.put(str(manager.ingest(MARKET, [picture(f"p{i}")], "m1", f"sha-{i}").outcome))
+        outcomes.put(str(manager.ingest(*MARKET, [picture(f"p{i}")], "m1", f"sha-{i}").outcome))
     finally:
         store.dispose()
 
@@ -160,25 +167,25 @@ def test_writer_processes_at_once_open_one_case(lockless: CaseManager, store: St
 
 @pytest.mark.parametrize("store", ["postgresql", "sqlite"], indirect=True)
 def test_the_index_holds_open_place_cases_only(manager: CaseManager, clock: Clock) -> None:
-    market = manager.ingest(MARKET, [], "m1", "sha-1").case
+    market = manager.ingest(*MARKET, [], "m1", "sha-1").case
     columns = [c.key for c in Case.__table__.columns if c.key not in ("id", "version")]
     twin = Case(**{key: getattr(market, key) for key in columns})  # a second open case there, written directly
     with pytest.raises(IntegrityError), manager.store.transaction() as s:
         s.add(twin)
     # Camera cases are told apart by their boxes, not by the index: two at one camera are fine.
-    far = manager.ingest(sighting(bbox=(0.6, 0.6, 0.8, 0.8)), [], "m1", "sha-2")
-    near = manager.ingest(sighting(), [], "m1", "sha-3")
+    far = manager.ingest(*sighting(bbox=(0.6, 0.6, 0.8, 0.8)), [], "m1", "sha-2")
+    near = manager.ingest(*sighting(), [], "m1", "sha-3")
     assert far.case.id != near.case.id
     # Once the market case is rejected, the place may have a new open case.
     manager.act(market.id, Action.REJECT, actor="op", at=clock.advance(minutes=5))
-    again = manager.ingest(MARKET, [], "m1", "sha-4")
+    again = manager.ingest(*MARKET, [], "m1", "sha-4")
     assert again.outcome is Outcome.OPENED and again.case.state == CaseState.PENDING_REVIEW
 
 
 @pytest.mark.parametrize("store", ["postgresql", "sqlite"], indirect=True)
 def test_a_relabel_onto_an_open_case_of_the_place_is_refused(manager: CaseManager) -> None:
-    garbage = manager.ingest(MARKET, [], "m1", "sha-1").case
-    debris = manager.ingest(sighting(Violation.DEBRIS, camera_id=None, place_id="p-market"), [], "m1", "sha-2").case
+    garbage = manager.ingest(*MARKET, [], "m1", "sha-1").case
+    debris = manager.ingest(*sighting(Violation.DEBRIS, camera_id=None, place_id="p-market"), [], "m1", "sha-2").case
     with pytest.raises(CaseError, match=f"case {garbage.id} is already open"):
         manager.record_verdict(debris.id, VerdictKind.RELABEL, actor="op", violation=Violation.EXPOSED_GARBAGE)
 

@@ -32,7 +32,7 @@ def photo_case(api: Api, camera: str, bbox: tuple[float, float, float, float], t
     """A case whose sighting evidence is a real photo (a distinct file per tag); returns (case id, sha256)."""
     data = PHOTO.read_bytes() + tag.encode()
     result = api.ctx.manager.ingest(
-        sighting(Violation.MOTOR_PARKING, camera_id=camera, bbox=bbox, at=T0),
+        *sighting(Violation.MOTOR_PARKING, camera_id=camera, bbox=bbox, at=T0),
         [EvidenceInput(EvidenceKind.ORIGINAL, data, "jpg")],
         "m1",
         sha256_hex(data),
@@ -109,9 +109,9 @@ def test_evidence_is_served_blurred_and_originals_only_to_admins_with_keep_origi
 
 
 def test_phone_numbers_aggregate_across_cases(api: Api) -> None:
-    first = api.ctx.manager.ingest(sighting(Violation.FLYPOSTING, camera_id="cam-1", at=T0), [], "m1", "sha-p1")
+    first = api.ctx.manager.ingest(*sighting(Violation.FLYPOSTING, camera_id="cam-1", at=T0), [], "m1", "sha-p1")
     later = T0 + timedelta(days=2)
-    second = api.ctx.manager.ingest(sighting(Violation.FLYPOSTING, camera_id="cam-2", at=later), [], "m1", "sha-p2")
+    second = api.ctx.manager.ingest(*sighting(Violation.FLYPOSTING, camera_id="cam-2", at=later), [], "m1", "sha-p2")
     shared = Phone("13800138000", "mobile", "办证 138 0013 8000")
     with api.ctx.store.transaction() as s:
         attach_phones(s, [first], [[shared, Phone("010-62345678", "landline", "010-62345678")]], T0)

@@ -56,7 +56,7 @@ class Week:
         self.clock.now = opened
         box = (0.1 * spot, 0.0, 0.1 * spot + 0.05, 0.05)
         event = sighting(violation, at=opened, bbox=box, camera_id=camera)
-        return self.manager.ingest(event, [], "m", f"{camera}-{spot}-{opened.isoformat()}").case.id
+        return self.manager.ingest(*event, [], "m", f"{camera}-{spot}-{opened.isoformat()}").case.id
 
     def run(self, case_id: int, *steps: tuple[Action, datetime] | tuple[Action, datetime, datetime]) -> None:
         for action, at, *deadline in steps:

@@ -78,7 +78,7 @@ def test_terminal_states_and_reachability() -> None:
 
 
 def _open_case(manager: CaseManager) -> int:
-    return manager.ingest(sighting(), [picture("first")], "m1", "sha-first").case.id
+    return manager.ingest(*sighting(), [picture("first")], "m1", "sha-first").case.id
 
 
 def _do(manager: CaseManager, case_id: int, action: Action, clock: Clock) -> Case:

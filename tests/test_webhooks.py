@@ -74,10 +74,10 @@ def run_until(dispatcher: WebhookDispatcher, done: object, timeout: float = 10.0
 
 def test_signed_deliveries_retry_on_500_then_succeed(manager: CaseManager, receiver: Receiver) -> None:
     store = manager.store
-    before = manager.ingest(sighting(at=T0), [picture("old")], "m1", "sha-old").case.id  # before the subscription
+    before = manager.ingest(*sighting(at=T0), [picture("old")], "m1", "sha-old").case.id  # before the subscription
     with store.transaction() as s:
         add_webhook(s, receiver.url, SECRET, [], actor="admin", now=T0)
-    case = manager.ingest(sighting(camera_id="cam-2", at=T0), [picture("new")], "m1", "sha-new").case.id
+    case = manager.ingest(*sighting(camera_id="cam-2", at=T0), [picture("new")], "m1", "sha-new").case.id
     manager.act(case, Action.FILE, actor="operator")
     receiver.answers = [500, 500]  # both deliveries fail once, then succeed on a retry
     dispatcher = WebhookDispatcher(store, backoff=Backoff(base_s=0.05, max_s=0.2, attempts=5), timeout_s=5)
@@ -108,7 +108,7 @@ def test_a_dead_receiver_is_given_up_after_the_last_attempt(manager: CaseManager
     store = manager.store
     with store.transaction() as s:
         add_webhook(s, receiver.url, SECRET, ["open"], actor="admin", now=T0)
-    manager.ingest(sighting(at=T0), [picture("x")], "m1", "sha-x")
+    manager.ingest(*sighting(at=T0), [picture("x")], "m1", "sha-x")
     receiver.answers = [503] * 10
     dispatcher = WebhookDispatcher(store, backoff=Backoff(base_s=0.01, max_s=0.02, attempts=3), timeout_s=5)
 

@@ -24,37 +24,32 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.errors import CaseError
 from domain.lifecycle import IN_UNIT_HANDS, OPEN, Action, CaseState, next_state
 from domain.taxonomy import EVENT_CODES, Violation
+from service.cases.placement import Placement
 from service.core.calendar import add_working_time
 from service.core.site import SiteConfig, haversine_m
 from service.store.blobs import BlobStore
 from service.store.db import Store
 from service.store.evidence import EvidenceInput, StoredEvidence, record_evidence
 from service.store.models import (
-    Camera,
     Case,
     CaseEvent,
     EvidenceKind,
     EvidenceLink,
     EvidenceRole,
-    Grid,
     Observation,
-    Place,
     Verdict,
     VerdictKind,
 )
 from vision.metrics import box_iou
 from vision.rules.events import ClearEvent, ViolationEvent
-from vision.zones import points_in_polygon
 
 SYSTEM_ACTOR = "gridwatch"
-_LEVEL_DEPTH = {None: 0, "street": 1, "community": 2, "building": 3}
 
 
 class LogAction(StrEnum):
@@ -90,18 +85,6 @@ class IngestResult:
     outcome: Outcome
 
 
-@dataclass(frozen=True)
-class _Where:
-    """Where a sighting is, resolved against the site tables."""
-
-    camera_id: str | None
-    place_id: str | None
-    grid_id: str | None
-    unit_id: str | None
-    lat: float | None
-    lon: float | None
-
-
 def fingerprint(source_sha256: str, violation: Violation, bbox: Sequence[float]) -> str:
     """Identity of one sighting: the same content, violation and box (to 1e-4) is the same sighting."""
     box = ",".join(f"{v:.4f}" for v in bbox)
@@ -135,19 +118,25 @@ class CaseManager:
     # ---- sightings -------------------------------------------------------------------------------------
 
     def ingest(
-        self, event: ViolationEvent, evidence: Sequence[EvidenceInput], model_version: str, source_sha256: str
+        self,
+        event: ViolationEvent,
+        where: Placement,
+        evidence: Sequence[EvidenceInput],
+        model_version: str,
+        source_sha256: str,
     ) -> IngestResult:
-        """Record a sighting: update the open case at its place, or open a (possibly recurrent) case."""
-        return self.ingest_source([(event, evidence)], model_version, source_sha256)[0]
+        """Record a sighting at ``where``: update the open case at its place, or open a (possibly recurrent) case."""
+        return self.ingest_source(where, [(event, evidence)], model_version, source_sha256)[0]
 
     def ingest_source(
         self,
+        where: Placement,
         sightings: Sequence[tuple[ViolationEvent, Sequence[EvidenceInput]]],
         model_version: str,
         source_sha256: str,
         then: Callable[[Session, list[IngestResult]], None] | None = None,
     ) -> list[IngestResult]:
-        """Record every sighting of one source (a photo) in one transaction, in order.
+        """Record every sighting of one source (a photo or a frame), all at ``where``, in one transaction, in order.
 
         ``then`` runs inside that transaction after the sightings (also when there are none): a photo batch marks
         its item done there, so a crash leaves both the cases and the item's state, or neither.
@@ -157,10 +146,12 @@ class CaseManager:
         now = self.clock()
 
         def work(s: Session) -> list[IngestResult]:
-            for violation in sorted({event.violation for event, _ in sightings}):  # one order: no lock cycles
-                self.store.lock(s, f"ingest:{violation}")
+            for key in where.lock_keys(self.match.radius_m):  # per place: writers elsewhere do not wait
+                self.store.lock(s, f"ingest:{key}")
             results = [
-                self._ingest(s, event, list(zip(evidence, files, strict=True)), model_version, source_sha256, now)
+                self._ingest(
+                    s, event, where, list(zip(evidence, files, strict=True)), model_version, source_sha256, now
+                )
                 for (event, evidence), files in zip(sightings, stored, strict=True)
             ]
             if then is not None:
@@ -175,6 +166,7 @@ class CaseManager:
         self,
         s: Session,
         event: ViolationEvent,
+        where: Placement,
         evidence: Sequence[tuple[EvidenceInput, StoredEvidence]],
         model_version: str,
         source_sha256: str,
@@ -184,11 +176,10 @@ class CaseManager:
         seen = s.scalar(select(Observation).where(Observation.fingerprint == key))
         if seen is not None:
             return IngestResult(s.get_one(Case, seen.case_id), seen.id, Outcome.DUPLICATE)
-        where = self._where(s, event)
         case = self._match(s, event.violation, event.bbox, where, OPEN)
         if case is not None:
             outcome = Outcome.UPDATED
-            self._update(s, case, event)
+            self._update(s, case, event, where)
         else:
             previous = self._match(s, event.violation, event.bbox, where, {CaseState.CLOSED})
             outcome = Outcome.RECURRED if previous else Outcome.OPENED
@@ -218,8 +209,8 @@ class CaseManager:
         self._link(s, case.id, obs.id, evidence, EvidenceRole.SIGHTING, now)
         return IngestResult(case, obs.id, outcome)
 
-    def ingest_clear(self, event: ClearEvent, evidence: Sequence[EvidenceInput] = ()) -> list[int]:
-        """A camera saw the place of a case clear: propose "rectified" with before/after evidence.
+    def ingest_clear(self, event: ClearEvent, camera_id: str, evidence: Sequence[EvidenceInput] = ()) -> list[int]:
+        """Camera ``camera_id`` saw the place of a case clear: propose "rectified" with before/after evidence.
 
         Applies to cases in the unit's hands (dispatched, extended, deferred, handled, returned) on that
         camera, with the same violation and an overlapping box, last seen before the place went clear.
@@ -230,7 +221,7 @@ class CaseManager:
         with self.store.transaction() as s:
             rows = s.scalars(
                 select(Case)
-                .where(Case.camera_id == event.camera_id, Case.violation == event.violation)
+                .where(Case.camera_id == camera_id, Case.violation == event.violation)
                 .where(Case.state.in_(IN_UNIT_HANDS), Case.rectified_proposed.is_(False))
                 .where(Case.last_seen < event.clear_since)
                 .order_by(Case.id)
@@ -465,41 +456,8 @@ class CaseManager:
         )
         s.flush()
 
-    def _where(self, s: Session, event: ViolationEvent) -> _Where:
-        lat, lon, grid_id, place_id = event.lat, event.lon, None, event.place_id
-        if event.camera_id is not None:
-            camera = s.get(Camera, event.camera_id)
-            if camera is None:
-                raise CaseError(f"unknown camera {event.camera_id!r}: sync the site configuration first")
-            grid_id = camera.grid_id
-            lat, lon = (lat, lon) if lat is not None else (camera.lat, camera.lon)
-        if place_id is None and lat is not None and lon is not None:
-            near = self.site.place_near(lat, lon)
-            place_id = near.id if near else None
-        if place_id is not None:
-            place = s.get(Place, place_id)
-            if place is None:
-                raise CaseError(f"unknown place {place_id!r}: sync the site configuration first")
-            grid_id = grid_id or place.grid_id
-            lat, lon = (lat, lon) if lat is not None else (place.lat, place.lon)
-        if grid_id is None and lat is not None and lon is not None:
-            grid_id = self._grid_at(s, lat, lon)
-        grid = s.get(Grid, grid_id) if grid_id else None
-        unit_id = grid.unit_id if grid else None
-        return _Where(event.camera_id, place_id, grid_id, unit_id, lat, lon)
-
-    def _grid_at(self, s: Session, lat: float, lon: float) -> str | None:
-        """The most specific active grid whose (lon, lat) polygon holds the point."""
-        point = np.array([[lon, lat]], np.float32)  # float32 as vision's zones: ~1 m, enough for grids
-        inside = [
-            g
-            for g in s.scalars(select(Grid).where(Grid.active.is_(True), Grid.polygon.is_not(None)))
-            if g.polygon and points_in_polygon(point, np.asarray(g.polygon, np.float32))[0]
-        ]
-        return max(inside, key=lambda g: (_LEVEL_DEPTH.get(g.level, 0), g.id)).id if inside else None
-
     def _match(
-        self, s: Session, violation: Violation, bbox: Sequence[float], where: _Where, states: Collection[CaseState]
+        self, s: Session, violation: Violation, bbox: Sequence[float], where: Placement, states: Collection[CaseState]
     ) -> Case | None:
         """The case of ``violation`` in ``states`` at the same place, best match first (see module doc)."""
         near = Case.place_id == where.place_id if where.place_id else None
@@ -530,7 +488,7 @@ class CaseManager:
                 scored.append((score, stamp, case.id, case))
         return max(scored, key=lambda t: t[:3])[3] if scored else None
 
-    def _score(self, case: Case, bbox: Sequence[float], where: _Where) -> float | None:
+    def _score(self, case: Case, bbox: Sequence[float], where: Placement) -> float | None:
         """How well ``case`` matches a sighting at ``where`` (higher is better), None when not the same place."""
         if where.camera_id is not None and case.camera_id == where.camera_id:
             iou = _iou(case.bbox, bbox)
@@ -546,7 +504,7 @@ class CaseManager:
         self,
         s: Session,
         event: ViolationEvent,
-        where: _Where,
+        where: Placement,
         model_version: str,
         previous: Case | None,
         now: datetime,
@@ -585,13 +543,13 @@ class CaseManager:
         self._log(s, case, LogAction.OPEN, SYSTEM_ACTOR, now, note)
         return case
 
-    def _update(self, s: Session, case: Case, event: ViolationEvent) -> None:
+    def _update(self, s: Session, case: Case, event: ViolationEvent, where: Placement) -> None:
         """An open case seen again; flags rework when the violation is back after handling or a clear."""
         case.first_seen = min(case.first_seen, event.first_seen)
         case.last_seen = max(case.last_seen, event.last_seen)
         case.observation_count += event.observations
         case.confidence = max(case.confidence, event.confidence)
-        if event.camera_id is not None and event.camera_id == case.camera_id:
+        if where.camera_id is not None and where.camera_id == case.camera_id:
             case.bbox = list(event.bbox)  # follow slow drift of the box
         reasons = []
         if case.rectified_proposed and case.rectified_since and event.last_seen > case.rectified_since:

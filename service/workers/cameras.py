@@ -2,8 +2,12 @@
 
 Readers sample their camera, gate out unchanged frames and keep the latest one (:mod:`vision.stream.reader`). The
 detection loop gathers the waiting frames of every camera into batches for the one shared detector, steps the rule
-engine per camera, and hands each violation and clear event to the case manager with its evidence: the frame as
-JPEG (the original; ``source_sha256`` is its hash), the annotated frame and the crop around the box.
+engine per camera, and puts each frame's violation and clear events on a bounded queue. The case-writer thread takes
+them from there to the case manager with their evidence (the frame as JPEG: the original, ``source_sha256`` is its
+hash; the annotated frame and the crop around the box), so JPEG encoding, evidence storage and the database never
+hold up detection. A full queue makes the detection loop wait (the readers meanwhile replace waiting frames with
+fresher ones, as when the detector is slow): events are never dropped, and :meth:`CameraManager.stop` writes the
+ones still queued before it returns.
 
 :meth:`CameraManager.apply` changes the cameras of a running manager: new cameras start, removed or disabled ones
 stop, a changed source or sampling rate restarts the reader, changed zones reset only that camera's rule state.
@@ -12,6 +16,7 @@ stop, a changed source or sampling rate restarts the reader, changed zones reset
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -26,6 +31,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.errors import CaseError
 from service.cases.manager import CaseManager, Outcome
+from service.cases.placement import Placement, locate
 from service.core.site import Camera, SiteConfig
 from service.evidence_render import Mark, annotate, encode_jpeg, fit, sighting_evidence
 from service.model_version import model_version
@@ -38,7 +44,6 @@ from vision.motion import MotionGate, MotionSettings
 from vision.privacy import blur_private
 from vision.rules.engine import RuleEngine, RuleOutput
 from vision.stream.reader import Frame, ReaderSettings, StreamReader, StreamState, redact_source
-from vision.zones import PolygonZone
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +120,22 @@ class _Camera:
 
     config: Camera
     reader: StreamReader
-    zones: list[PolygonZone]
+    where: Placement  # where its sightings are; ``where.zones`` are its zones
     detected: int = 0
     violations: int = 0
     seen: tuple[Frame, Detections] | None = None  # the latest detected frame and what was found in it
     error: str | None = None  # the latest failure of the detection loop or the case manager for this camera
     published: dict[str, int] = field(default_factory=lambda: {"read": 0, "dropped": 0})  # metric totals sent
+
+
+@dataclass(frozen=True)
+class _Report:
+    """One frame's events on their way from the detection loop to the case writer."""
+
+    cam: _Camera
+    frame: Frame
+    out: RuleOutput
+    model_version: str
 
 
 def find_status(statuses: Iterable[CameraStatus], camera_id: str) -> CameraStatus:
@@ -145,6 +160,7 @@ class CameraManager:
         batch_size: most frames per detector call.
         batch_wait_s: after the first frame is ready, how long to wait for other cameras to fill the batch.
         observer: called for every detected frame (benchmarks, live overlays).
+        report_queue: most frames with events waiting for the case writer before the detection loop waits.
     """
 
     def __init__(
@@ -159,6 +175,7 @@ class CameraManager:
         batch_size: int = 8,
         batch_wait_s: float = 0.05,
         observer: FrameObserver | None = None,
+        report_queue: int = 64,
     ) -> None:
         if batch_size < 1 or batch_wait_s < 0:
             raise ValueError(f"batch_size must be >= 1 and batch_wait_s >= 0, got {batch_size}, {batch_wait_s}")
@@ -175,6 +192,8 @@ class CameraManager:
         self._notify = threading.Event()  # set by readers when a frame is ready
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._reports: queue.Queue[_Report | None] = queue.Queue(maxsize=report_queue)
+        self._writer: threading.Thread | None = None
         self._next = 0  # round robin: where the next batch starts among the cameras
         self.apply(site)
 
@@ -185,17 +204,22 @@ class CameraManager:
         if self._thread is not None:
             raise RuntimeError("camera manager already started")
         self._thread = threading.Thread(target=self._loop, name="camera-detect", daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name="camera-cases", daemon=True)
         with self._lock:
             for cam in self._cameras.values():
                 cam.reader.start()
+        self._writer.start()
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the detection loop and every reader, and wait for their threads."""
+        """Stop the detection loop and every reader, write the events still queued, and wait for the threads."""
         self._stop.set()
         self._notify.set()
         if self._thread is not None:
             self._thread.join()
+        if self._writer is not None:
+            self._reports.put(None)  # after the last event of the stopped loop: the writer drains, then ends
+            self._writer.join()
         with self._lock:
             readers = [cam.reader for cam in self._cameras.values()]
         self._stop_readers(readers)
@@ -241,16 +265,16 @@ class CameraManager:
                         if self.metrics is not None:
                             self.metrics.queue_depth.labels(camera=cid).set(0)
                 for cid, cfg in wanted.items():
-                    zones = [z.polygon_zone(tz) for z in cfg.zones]
+                    where = locate(site, camera_id=cid)
                     running = self._cameras.get(cid)
                     if running is None:
-                        running = self._cameras[cid] = _Camera(cfg, self._new_reader(cfg), zones)
+                        running = self._cameras[cid] = _Camera(cfg, self._new_reader(cfg), where)
                         if self._thread is not None and not self._stop.is_set():
                             running.reader.start()
                     elif (cfg.zones, tz) != (running.config.zones, self._site.calendar.tz):
                         self._engine.reset(cid)  # dwell and persistence were measured against the old zones
-                    running.config, running.zones = cfg, zones
-                    self._engine.zones[cid] = tuple(zones)
+                    running.config, running.where = cfg, where
+                    self._engine.zones[cid] = where.zones
                 self._site = site
             self._stop_readers(stopped)
 
@@ -402,22 +426,33 @@ class CameraManager:
             cam.detected += 1
             cam.seen = (frame, det)
             if out.violations or out.cleared:
-                self._report(cam, frame, out, detector)
+                self._reports.put(_Report(cam, frame, out, model_version(detector)))  # waits while the queue is full
             if self.observer is not None:
                 self.observer(cam.config.id, frame, det)
 
-    def _report(self, cam: _Camera, frame: Frame, out: RuleOutput, detector: Detector) -> None:
+    # ---- the case writer -------------------------------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        """Take queued frames' events to the case manager, in the order the detection loop found them."""
+        while (report := self._reports.get()) is not None:
+            try:
+                self._report(report)
+            except Exception as exc:  # one bad frame (an unexpected store error) must not stop the writer
+                log.exception("camera %s: events not recorded", report.cam.config.id)
+                report.cam.error = f"events not recorded: {exc}"
+
+    def _report(self, report: _Report) -> None:
         """Hand one frame's events to the case manager with their evidence."""
+        cam, frame, out, version = report.cam, report.frame, report.out, report.model_version
         original = encode_jpeg(frame.image)
-        sha256, version = sha256_hex(original), model_version(detector)
+        sha256 = sha256_hex(original)
         h, w = frame.image.shape[:2]
         image = DecodedImage(frame.image, w, h, "JPEG")
         marks = [Mark(e.bbox, f"{e.violation} {e.confidence:.2f}") for e in out.violations]
         for i, event in enumerate(out.violations):
             try:
-                result = self.cases.ingest(
-                    event, sighting_evidence(original, image, marks, i, cam.zones), version, sha256
-                )
+                evidence = sighting_evidence(original, image, marks, i, cam.where.zones)
+                result = self.cases.ingest(event, cam.where, evidence, version, sha256)
             except (CaseError, OSError) as exc:  # e.g. a camera added before the site was synced into the store
                 cam.error = f"case not recorded: {exc}"
                 log.warning("camera %s: %s", cam.config.id, cam.error)
@@ -426,13 +461,15 @@ class CameraManager:
             if self.metrics is not None and result.outcome in (Outcome.OPENED, Outcome.RECURRED):
                 self.metrics.cases_opened.labels(violation=str(event.violation)).inc()
         for clear in out.cleared:
-            after = annotate(frame.image, [Mark(clear.bbox, f"{clear.violation} clear")], highlight=0, zones=cam.zones)
+            after = annotate(
+                frame.image, [Mark(clear.bbox, f"{clear.violation} clear")], highlight=0, zones=cam.where.zones
+            )
             evidence = [
                 EvidenceInput(EvidenceKind.ORIGINAL, original, "jpg"),
                 EvidenceInput(EvidenceKind.ANNOTATED, encode_jpeg(after), "jpg"),
             ]
             try:
-                self.cases.ingest_clear(clear, evidence)
+                self.cases.ingest_clear(clear, cam.config.id, evidence)
             except (CaseError, OSError) as exc:
                 cam.error = f"clear not recorded: {exc}"
                 log.warning("camera %s: %s", cam.config.id, cam.error)

@@ -45,11 +45,6 @@ def violation_events(
     table: FindingTable,
     zones: Sequence[PolygonZone],
     tz: tzinfo | None,
-    *,
-    camera_id: str | None = None,
-    place_id: str | None = None,
-    lat: float | None = None,
-    lon: float | None = None,
 ) -> list[ViolationEvent]:
     """One :class:`ViolationEvent` per reported slot (reported slots are few: this loop is off the hot path)."""
     events = []
@@ -67,21 +62,16 @@ def violation_events(
                 first_seen=_when(rows.first_seen[i], tz),
                 last_seen=_when(rows.last_seen[i], tz),
                 observations=int(rows.observations[i]),
-                camera_id=camera_id,
                 zone_id=zones[zone].id if zone >= 0 else None,
-                place_id=place_id,
-                lat=lat,
-                lon=lon,
             )
         )
     return events
 
 
-def _clear_events(rows: SlotRows, table: FindingTable, camera_id: str, at: datetime) -> list[ClearEvent]:
+def _clear_events(rows: SlotRows, table: FindingTable, at: datetime) -> list[ClearEvent]:
     return [
         ClearEvent(
             violation=table[int(rows.kind[i])].violation,
-            camera_id=camera_id,
             bbox=_bbox(rows.xyxy[i]),
             clear_since=_when(rows.since[i], at.tzinfo),
             at=at,
@@ -155,8 +145,6 @@ class RuleEngine:
         candidates = static_candidates(det, boxes, zones, t, self.rules, self.table, containers)
         updates += [tracker.update(ts, candidates[v], occluders) for v, tracker in state.static.items()]
 
-        violations = [
-            e for u in updates for e in violation_events(u.fired, self.table, zones, t.tzinfo, camera_id=camera_id)
-        ]
-        cleared = [e for u in updates for e in _clear_events(u.cleared, self.table, camera_id, t)]
+        violations = [e for u in updates for e in violation_events(u.fired, self.table, zones, t.tzinfo)]
+        cleared = [e for u in updates for e in _clear_events(u.cleared, self.table, t)]
         return RuleOutput(tuple(violations), tuple(cleared))

@@ -18,7 +18,8 @@ IndexArray = npt.NDArray[np.intp]
 
 @dataclass(frozen=True)
 class ViolationEvent:
-    """A violation the rules are sure enough of to report (a case is opened or updated from it)."""
+    """A violation the rules are sure enough of to report (a case is opened or updated from it): what, when and
+    where in the frame. Where in the world is the service's to say (``service.cases.placement``)."""
 
     violation: Violation
     label: str  # detector label that fired (e.g. "car", "garbage", "bin_overflow")
@@ -29,20 +30,16 @@ class ViolationEvent:
     first_seen: datetime  # timezone-aware
     last_seen: datetime
     observations: int  # sightings that supported it
-    camera_id: str | None = None
-    zone_id: str | None = None
-    place_id: str | None = None
-    lat: float | None = None
-    lon: float | None = None
+    zone_id: str | None = None  # the zone of the frame it was in (parking rules), if any
 
 
 @dataclass(frozen=True)
 class ClearEvent:
-    """The place of an earlier violation seen clear for the rule's clear window (auto-verification)."""
+    """The place of an earlier violation seen clear for the rule's clear window (auto-verification), in the frame
+    of the stream whose rule step returned it."""
 
     violation: Violation
-    camera_id: str
-    bbox: tuple[float, float, float, float]
+    bbox: tuple[float, float, float, float]  # normalised xyxy of the slot that went clear
     clear_since: datetime
     at: datetime
 

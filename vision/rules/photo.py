@@ -33,9 +33,6 @@ def photo_violations(
     frame_wh: tuple[int, int],
     taken_at: datetime,
     zones: Sequence[PolygonZone] | None = None,
-    place_id: str | None = None,
-    lat: float | None = None,
-    lon: float | None = None,
     *,
     cfg: RulesConfig | None = None,
 ) -> list[ViolationEvent]:
@@ -53,7 +50,6 @@ def photo_violations(
         taken_at: timezone-aware time the photo was taken (EXIF or upload time); it decides zone activity
             and is the event's first and last seen.
         zones: the place's zones, normalised to the photo; None or empty when unknown.
-        place_id, lat, lon: carried into the events.
         cfg: thresholds; the defaults when None.
     """
     if taken_at.tzinfo is None:
@@ -89,5 +85,5 @@ def photo_violations(
             observations=np.ones(len(once), dtype=np.int64),
             since=np.full(len(once), np.nan),
         )
-        events += violation_events(rows, table, zone_list, taken_at.tzinfo, place_id=place_id, lat=lat, lon=lon)
+        events += violation_events(rows, table, zone_list, taken_at.tzinfo)
     return events
