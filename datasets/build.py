@@ -437,7 +437,8 @@ def build_dataset(
 
     # Pass 2: duplicates and splits over everything readable, across sources.
     dup = find_duplicates(np.array(hashes, dtype=np.uint64), max_distance)
-    splits = assign_splits([s.group for s in readable], dup, fracs)
+    overrides = {name: spec.fractions for name, spec in SOURCES.items() if spec.fractions is not None}
+    splits = assign_splits([s.group for s in readable], dup, fracs, overrides)
 
     for split in SPLITS:
         (out / "images" / split).mkdir(parents=True)

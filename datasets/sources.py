@@ -5,11 +5,13 @@ image of a source into a :class:`Sample` carrying taxonomy class ids, normalised
 group key (photos that must land in one split share it) and the set of labels the source annotates
 exhaustively, so that the builder can tell "absent" from "unknown" when it mixes sources.
 
-Malformed-line policy: every label line in the shared data was audited (about 9 100 lines over the 9 sources):
-none has a wrong column count, a non-numeric field, an unknown class id or a coordinate outside
+Malformed-line policy: every label line in the shared data was audited (about 18 400 lines over the 9 boxed
+sources, December 2026): none has a wrong column count, a non-numeric field or an unknown class id, and one
+(a smartathon_vp box converted from the source's CSV, 1.71 image widths wide) has a coordinate outside
 [0, 1]. So a malformed line means a broken copy or a new, unreviewed source, and parsing raises a
 ``ValueError`` naming the file and line instead of quietly dropping boxes (a dropped box of an
-exhaustively labelled class would turn into a false "absent").
+exhaustively labelled class would turn into a false "absent"). Sources whose boxes are known to be loose
+(``SourceSpec.clip_boxes``) have box lines reaching past the image clipped to it instead.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 # Roboflow rounds coordinates to 6-16 digits; anything further out than this is a real error.
 COORD_TOLERANCE = 1e-3
 # graffiti_gr: shots along one street run are seconds apart (median gap 32 s, 75th percentile 83 s);
-# a gap of 2 minutes or more is where the photographer moved on. 120 s gives 82 runs of 1-43
-# photos over the 482 timestamped images (60 s: 159 runs, 300 s: 40 runs with up to 45 photos).
+# a gap of 2 minutes or more is where the photographer moved on. 120 s gives 81 runs of 1-58
+# photos over the 623 timestamped images (December 2026 data; at the first 482: 82 runs of 1-43).
 GRAFFITI_RUN_GAP_S = 120.0
 # graffiti_gr also has 18 images named by camera counter (IMG_1230 ... IMG_1311): counters at most
 # this far apart are treated as one run (they form two runs, 1230-1248 and 1292-1311).
@@ -40,6 +42,9 @@ GRAFFITI_COUNTER_GAP = 10
 _ROBOFLOW_STEM = re.compile(r"^(?P<name>.*)_(?:jpe?g|png|webp|bmp)\.rf\.[0-9a-fA-F]+$")
 _TIMESTAMP_STEM = re.compile(r"^IMG_(?P<ts>\d{8}_\d{6})$")
 _COUNTER_STEM = re.compile(r"^IMG_(?P<n>\d{1,6})$")
+_EPOCH_MS_STEM = re.compile(r"^.*_(?P<ms>\d{13})$")
+# amsterdam_reports: photos of one report are taken minutes apart; an hour separates different reports.
+REPORT_RUN_GAP_S = 3600.0
 
 Int32Array = npt.NDArray[np.int32]
 Float32Array = npt.NDArray[np.float32]
@@ -138,6 +143,24 @@ def graffiti_run_groups(source: str, images: Sequence[Path]) -> list[str]:
     return keys
 
 
+def report_time_groups(source: str, images: Sequence[Path]) -> list[str]:
+    """Group keys for report photos named ``..._EPOCHMS``: photos taken within an hour of each other share one.
+
+    Public-space reports of one spot are often photographed again minutes later (by the reporter, then by the
+    crew); such photos must not straddle splits. Names without a 13-digit millisecond timestamp stay alone.
+    """
+    keys = [roboflow_group(source, image) for image in images]
+    idx = [i for i, image in enumerate(images) if _EPOCH_MS_STEM.match(image.stem)]
+    stamps = [int(_EPOCH_MS_STEM.match(images[i].stem)["ms"]) / 1000.0 for i in idx]  # type: ignore[index]
+    runs = chain_groups(stamps, REPORT_RUN_GAP_S)
+    first: dict[int, str] = {}
+    for i, run in sorted(zip(idx, runs, strict=True), key=lambda pair: images[pair[0]].stem):
+        first.setdefault(run, images[i].stem)
+    for i, run in zip(idx, runs, strict=True):
+        keys[i] = f"{source}/run-{first[run]}"
+    return keys
+
+
 @dataclass(frozen=True)
 class SourceSpec:
     """How one source folder maps onto the taxonomy.
@@ -150,6 +173,12 @@ class SourceSpec:
         note: why the mapping is what it is.
         origin: where the data comes from, ``owner/repo @ commit`` as in ``shared/README.md``.
         licence: the licence the source states, or why there is none to cite (goes on the dataset card).
+        clip_boxes: box lines reaching past the image are clipped to it instead of refused (sources whose
+            boxes were converted from pixel tables and are known to be loose).
+        boxes_file: a reviewed file (:class:`datasets.reviewed_boxes.ReviewedSource`, path relative to this
+            package) holding the source's boxes, for sources that came without label files.
+        fractions: (train, val, test) shares for this source's images instead of the build's; a small source
+            needs a larger test share to be measurable.
     """
 
     name: str
@@ -159,6 +188,9 @@ class SourceSpec:
     note: str = ""
     origin: str = ""
     licence: str = ""
+    clip_boxes: bool = False
+    boxes_file: str | None = None
+    fractions: tuple[float, float, float] | None = None
 
 
 def _spec(
@@ -170,8 +202,22 @@ def _spec(
     *,
     origin: str,
     licence: str,
+    clip_boxes: bool = False,
+    boxes_file: str | None = None,
+    fractions: tuple[float, float, float] | None = None,
 ) -> SourceSpec:
-    return SourceSpec(name, MappingProxyType(classes), frozenset(labelled), groups, note, origin, licence)
+    return SourceSpec(
+        name,
+        MappingProxyType(classes),
+        frozenset(labelled),
+        groups,
+        note,
+        origin,
+        licence,
+        clip_boxes,
+        boxes_file,
+        fractions,
+    )
 
 
 SOURCES: Mapping[str, SourceSpec] = MappingProxyType(
@@ -259,6 +305,7 @@ SOURCES: Mapping[str, SourceSpec] = MappingProxyType(
                 "Vehicle-camera street scenes; boxes are loose (often far larger than the object).",
                 origin="kalthommusa/Visual-Pollution-Object-Detection @ 0444122",
                 licence="not stated: research and training only",
+                clip_boxes=True,
             ),
             _spec(
                 "bicycle_rf2000",
@@ -267,6 +314,19 @@ SOURCES: Mapping[str, SourceSpec] = MappingProxyType(
                 "Bicycles parked on pavements; motorcycles and e-bikes are not boxed.",
                 origin="ShaminAsfaq/PythonProject-YOLO @ fee4a16",
                 licence="CC BY 4.0",
+            ),
+            _spec(
+                "amsterdam_reports",
+                {},
+                {"debris", "garbage"},
+                "Amsterdam public-space report photos of dumped bulky waste; debris and garbage boxed by eye here "
+                "(datasets/reviewed/amsterdam_reports.json); the only real dumped-furniture photos, so a large "
+                "share is kept for test.",
+                report_time_groups,
+                origin="dfayzur/garbage-object-detection @ 5d72cd2 (City of Amsterdam public-space report photos)",
+                licence="freely available for reuse (City of Amsterdam, per the repository README); boxes: ours",
+                boxes_file="reviewed/amsterdam_reports.json",
+                fractions=(0.5, 0.15, 0.35),
             ),
         )
     }
@@ -323,6 +383,11 @@ def parse_label_file(path: Path, spec: SourceSpec) -> tuple[Int32Array, Float32A
             raise fail("non-numeric field") from None
         if src_class not in spec.classes:
             raise fail(f"unknown class id {src_class} for {spec.name} (known: {sorted(spec.classes)})")
+        if n == 5 and spec.clip_boxes and np.all(np.isfinite(coords)):
+            # A loose box reaching past the image: keep its part inside (corners clipped, back to centre form).
+            lo = np.clip(coords[:2] - coords[2:] / 2, 0.0, 1.0)
+            hi = np.clip(coords[:2] + coords[2:] / 2, 0.0, 1.0)
+            coords = np.concatenate(((lo + hi) / 2, hi - lo))
         # Written so that NaN fails too.
         if not np.all((coords >= -COORD_TOLERANCE) & (coords <= 1 + COORD_TOLERANCE)):
             raise fail("coordinate outside [0, 1]")
@@ -366,12 +431,59 @@ def iter_samples(root: Path, sources: Sequence[str] | None = None) -> Iterator[S
             raise KeyError(f"unknown source {name!r}; sources are {', '.join(SOURCES)}")
         spec = SOURCES[name]
         images = source_images(root, name)
+        reviewed = reviewed_source_boxes(spec, images) if spec.boxes_file else None
         for image, group in zip(images, spec.groups(name, images), strict=True):
             label_file = label_path(root / name, image)
-            if label_file.is_file():
+            if reviewed is not None:
+                class_id, xywhn = reviewed[image.name]
+            elif label_file.is_file():
                 class_id, xywhn = parse_label_file(label_file, spec)
             else:
                 class_id, xywhn = np.zeros(0, dtype=np.int32), np.zeros((0, 4), dtype=np.float32)
             class_id.setflags(write=False)
             xywhn.setflags(write=False)
             yield Sample(image, name, group, class_id, xywhn, spec.labelled)
+
+
+def upright_size(image: Path) -> tuple[int, int]:
+    """(width, height) of an image as decoders show it: EXIF orientations 5-8 swap the stored sides."""
+    from PIL import Image
+
+    with Image.open(image) as im:
+        width, height = im.size
+        orientation = im.getexif().get(0x0112, 1)
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def reviewed_source_boxes(spec: SourceSpec, images: Sequence[Path]) -> dict[str, tuple[Int32Array, Float32Array]]:
+    """The boxes of a source boxed by eye here, per image file name, as taxonomy ids and normalised YOLO boxes.
+
+    Ignore regions are dropped: a detector cannot be told "don't care" in training, and the few regions
+    there (items of unclear kind) are left unlabelled rather than called absent or present.
+
+    Raises:
+        ValueError: the file is invalid, names another source, misses an image of the folder or names one
+            that is not there, or has a box outside its image.
+    """
+    from datasets.reviewed_boxes import ReviewedSource, load_reviewed_file
+
+    assert spec.boxes_file is not None
+    path = Path(__file__).parent / spec.boxes_file
+    reviewed = load_reviewed_file(path, ReviewedSource)
+    if reviewed.source != spec.name:
+        raise ValueError(f"{path}: boxes of source {reviewed.source!r}, expected {spec.name!r}")
+    names = {image.name: image for image in images}
+    missing, extra = sorted(set(names) - set(reviewed.images)), sorted(set(reviewed.images) - set(names))
+    if missing or extra:
+        raise ValueError(f"{path}: images not reviewed: {missing[:5]}; reviewed but not in the folder: {extra[:5]}")
+    out: dict[str, tuple[Int32Array, Float32Array]] = {}
+    for name, image in reviewed.images.items():
+        width, height = upright_size(names[name])
+        xyxy = np.array([box[1:] for box in image.boxes], np.float64).reshape(-1, 4)
+        if np.any(xyxy[:, 2] > width + 1) or np.any(xyxy[:, 3] > height + 1):
+            raise ValueError(f"{path}: {name}: a box reaches outside the {width}x{height} image")
+        xyxy = np.clip(xyxy / np.array([width, height, width, height], np.float64), 0.0, 1.0)
+        xywhn = np.concatenate(((xyxy[:, :2] + xyxy[:, 2:]) / 2, xyxy[:, 2:] - xyxy[:, :2]), axis=1)
+        ids = np.array([_LABEL_INDEX[box[0]] for box in image.boxes], np.int32)
+        out[name] = (ids, xywhn.astype(np.float32))
+    return out

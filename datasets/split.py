@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -86,6 +86,7 @@ def assign_splits(
     groups: Sequence[str],
     duplicate_of: npt.ArrayLike,
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    overrides: Mapping[str, Sequence[float]] | None = None,
 ) -> npt.NDArray[np.str_]:
     """Split name per image such that no component straddles splits.
 
@@ -94,6 +95,8 @@ def assign_splits(
         duplicate_of: (N,) int near-duplicate group id per image (equal ids: near-duplicates).
         fractions: target (train, val, test) shares; non-negative, summing to 1. Shares are met in
             expectation over components, not exactly.
+        overrides: source name -> (train, val, test) shares for components whose smallest group key belongs
+            to that source (group keys are ``source/...``).
 
     Returns:
         (N,) array of ``"train"``, ``"val"`` or ``"test"``.
@@ -102,6 +105,7 @@ def assign_splits(
         ValueError: for invalid fractions or length mismatch.
     """
     fracs = validate_fractions(fractions)
+    per_source = {name: validate_fractions(f) for name, f in (overrides or {}).items()}
     keys = components(groups, duplicate_of)
-    chosen = {k: split_of(k, fracs) for k in set(keys)}
+    chosen = {k: split_of(k, per_source.get(k.split("/", 1)[0], fracs)) for k in set(keys)}
     return np.array([chosen[k] for k in keys], dtype="<U5")

@@ -88,6 +88,17 @@ def test_fraction_validation(fractions: tuple[float, ...], message: str) -> None
         assign_splits(["a"], np.array([0]), fractions)
 
 
+def test_source_overrides_apply_to_that_source_only() -> None:
+    groups = [f"small/{i}" for i in range(2000)] + [f"big/{i}" for i in range(2000)]
+    splits = assign_splits(groups, np.arange(4000), (0.8, 0.1, 0.1), {"small": (0.5, 0.15, 0.35)})
+    small, big = splits[:2000], splits[2000:]
+    assert abs(float(np.mean(small == "test")) - 0.35) < 0.04 and abs(float(np.mean(big == "test")) - 0.1) < 0.03
+    # Without the override the big source's images land exactly where they did: adding one moves nothing else.
+    assert splits[2000:].tolist() == assign_splits(groups[2000:], np.arange(2000), (0.8, 0.1, 0.1)).tolist()
+    with pytest.raises(ValueError, match="sum to 1"):
+        assign_splits(groups, np.arange(4000), (0.8, 0.1, 0.1), {"small": (0.5, 0.5, 0.5)})
+
+
 def test_length_mismatch() -> None:
     with pytest.raises(ValueError, match="differ in length"):
         assign_splits(["a", "b"], np.array([0]))

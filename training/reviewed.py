@@ -9,104 +9,34 @@ count neither as hits nor as false alarms.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from domain.taxonomy import LABEL_NAMES
+from datasets.reviewed_boxes import ReviewedFile, load_reviewed_file
 from training.evaluate import SplitDetections
 from vision.metrics import ImageEval
 
 SCHEMA_VERSION = 1
 IGNORE_INSIDE = 0.5  # a detection is dropped when at least this share of its area lies inside an ignore box
 
-Coord = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-LabelledBox = tuple[str, Coord, Coord, Coord, Coord]
-IgnoreBox = tuple[Coord, Coord, Coord, Coord]
 
+class ReviewedLabels(ReviewedFile):
+    """A reviewed ground-truth file for one split of a built dataset, keyed by the dataset's image file names."""
 
-def _check_corners(x1: float, y1: float, x2: float, y2: float) -> None:
-    if not (x1 < x2 and y1 < y2):
-        raise ValueError(f"box [{x1}, {y1}, {x2}, {y2}] needs x1 < x2 and y1 < y2")
-
-
-class ReviewedImage(BaseModel):
-    """The reviewed boxes of one image, in the photo's (upright) pixels.
-
-    An empty ``boxes`` list means "reviewed: none of the file's labels is present" outside the ignore boxes.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    boxes: list[LabelledBox] = Field(description="[label, x1, y1, x2, y2] per object")
-    ignore: list[IgnoreBox] = Field(default_factory=list, description="[x1, y1, x2, y2] regions not scored")
-
-    @field_validator("boxes")
-    @classmethod
-    def _boxes_ordered(cls, boxes: list[LabelledBox]) -> list[LabelledBox]:
-        for _, *corners in boxes:
-            _check_corners(*corners)
-        return boxes
-
-    @field_validator("ignore")
-    @classmethod
-    def _ignore_ordered(cls, boxes: list[IgnoreBox]) -> list[IgnoreBox]:
-        for corners in boxes:
-            _check_corners(*corners)
-        return boxes
-
-
-class ReviewedLabels(BaseModel):
-    """A reviewed ground-truth file: which labels it covers, how it was made, and the boxes per image file name."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_version: Literal[1]
     split: Literal["train", "val", "test"]
-    labels: list[str] = Field(min_length=1, description="labels reviewed exhaustively on every listed image")
-    conventions: dict[str, str] = Field(default_factory=dict, description="what each label covers")
-    made_by: str = Field(min_length=1, description="who or what reviewed the boxes")
-    method: str = Field(min_length=1, description="how the boxes were found and checked")
-    empty_boxes: str = Field(min_length=1, description="what an image with an empty box list means")
-    images: dict[str, ReviewedImage] = Field(min_length=1, description="dataset image file name -> boxes")
-
-    @field_validator("labels")
-    @classmethod
-    def _known_labels(cls, labels: list[str]) -> list[str]:
-        unknown = [n for n in labels if n not in LABEL_NAMES]
-        if unknown:
-            raise ValueError(f"unknown labels {unknown}; taxonomy labels: {list(LABEL_NAMES)}")
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"duplicate labels in {labels}")
-        return labels
-
-    @model_validator(mode="after")
-    def _boxes_use_the_labels(self) -> ReviewedLabels:
-        for name, image in self.images.items():
-            stray = sorted({box[0] for box in image.boxes} - set(self.labels))
-            if stray:
-                raise ValueError(f"{name}: boxes labelled {stray}, not among the file's labels {self.labels}")
-        unknown = sorted(set(self.conventions) - set(self.labels))
-        if unknown:
-            raise ValueError(f"conventions for labels the file does not cover: {unknown}")
-        return self
 
 
 def load_reviewed(path: Path) -> ReviewedLabels:
-    """Read and validate a reviewed file.
+    """Read and validate a reviewed file of a split.
 
     Raises:
         ValueError: naming the file, for unreadable JSON or anything the schema refuses.
     """
-    try:
-        return ReviewedLabels.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, json.JSONDecodeError, ValidationError) as exc:
-        raise ValueError(f"{path}: not a valid reviewed file: {exc}") from None
+    return load_reviewed_file(path, ReviewedLabels)
 
 
 def inside_fraction(boxes: npt.ArrayLike, regions: npt.ArrayLike) -> npt.NDArray[np.float64]:
