@@ -105,13 +105,33 @@ def test_train_refuses_without_a_run_or_over_one(tmp_path: Path) -> None:
 @pytest.mark.train
 @pytest.mark.skipif(not HAS_TRAIN or not (SHARED_WEIGHTS / "yolo26n.pt").is_file(), reason="needs [train] + weights")
 def test_tiny_fine_tune_writes_a_checkpoint(tmp_path: Path) -> None:
+    import torch
     import ultralytics.utils.torch_utils as torch_utils
 
     from training.train import train
 
     data = _tiny_dataset(tmp_path / "ds")
-    recipe = Recipe(base="yolo26n.pt", imgsz=64, epochs=1, batch=4, threads=1, freeze=6, amp=False, workers=0)
-    best = train(recipe, data, tmp_path / "runs" / "tiny", weights_dir=SHARED_WEIGHTS)
+    recipe = Recipe(
+        base="yolo26n.pt",
+        imgsz=64,
+        epochs=1,
+        batch=4,
+        threads=1,
+        freeze=6,
+        amp=False,
+        workers=0,
+        source_balance=0.5,
+        camera_augment=1.0,
+    )
+    run = tmp_path / "runs" / "tiny"
+    best = train(recipe, data, run, weights_dir=SHARED_WEIGHTS)
     assert best.is_file() and best.stat().st_size > 1_000_000
     assert torch_utils.NUM_THREADS == 1  # the recipe's thread count, not Ultralytics' cpu_count - 1
-    assert (tmp_path / "runs" / "tiny" / "results.csv").is_file()
+    assert (run / "results.csv").is_file()
+    # The run trained on the balanced list, with the camera transforms stored for --resume.
+    listed = (run / "train-balanced.txt").read_text(encoding="utf-8").split()
+    assert len(listed) == len(list((tmp_path / "ds" / "images" / "train").glob("*.jpg")))  # one source: no repeats
+    args = torch.load(best, weights_only=False)["train_args"]
+    assert args["data"] == str((run / "data-balanced.yaml").resolve())
+    stored = [t["transform"]["__class_fullname__"] for t in args["augmentations"]]
+    assert stored[0] == "Downscale" and stored[-1] == "ImageCompression"

@@ -34,6 +34,9 @@ class Recipe(BaseModel):
     optimizer: Literal["auto", "SGD", "MuSGD", "Adam", "AdamW"] = "auto"
     lr0: Annotated[float, Field(gt=0, le=1)] | None = None
     cos_lr: bool = False
+    warmup_epochs: Annotated[float, Field(ge=0, le=100)] | None = Field(
+        default=None, description="learning-rate warm-up in epochs (Ultralytics default 3; less when epochs are long)"
+    )
     close_mosaic: Annotated[int, Field(ge=0, le=1000)] = 10
     patience: Annotated[int, Field(ge=1, le=1000)] = 50
     freeze: Annotated[int, Field(ge=0, le=30)] | None = None
@@ -44,9 +47,17 @@ class Recipe(BaseModel):
     cache: Literal[False, "ram", "disk"] = False
     seed: int = 0
     augment: dict[AugmentKey, Annotated[float, Field(ge=0, le=180)]] = Field(default_factory=dict)
+    camera_augment: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.0, description="strength of the camera-imitating pixel transforms (training/camera_augment.py)"
+    )
+    source_balance: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        default=None,
+        description="each source's share of an epoch follows n ** source_balance (training/sampling.py); "
+        "unset: the natural mix",
+    )
 
     def ultralytics_args(self) -> dict[str, object]:
-        """Keyword arguments for ``YOLO.train`` (everything but data, weights and output folder)."""
+        """Keyword arguments for ``YOLO.train`` (everything but data, weights, output folder and augmentations)."""
         args: dict[str, object] = {
             "imgsz": self.imgsz,
             "epochs": self.epochs,
@@ -66,6 +77,8 @@ class Recipe(BaseModel):
             args["time"] = self.hours
         if self.lr0 is not None:
             args["lr0"] = self.lr0
+        if self.warmup_epochs is not None:
+            args["warmup_epochs"] = self.warmup_epochs
         if self.freeze is not None:
             args["freeze"] = self.freeze
         return args

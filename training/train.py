@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from training.camera_augment import camera_transforms
 from training.recipe import Recipe
+from training.sampling import write_balanced_data_yaml
 
 
 def resolve_base(recipe: Recipe, weights_dir: Path) -> Path:
@@ -55,6 +57,12 @@ def train(recipe: Recipe, data_yaml: Path, run_dir: Path, *, weights_dir: Path, 
         if not data_yaml.is_file():
             raise FileNotFoundError(f"dataset not found: {data_yaml} (run gridwatch dataset build first)")
         base = resolve_base(recipe, weights_dir)
+        if recipe.source_balance is not None:
+            data_yaml, summary = write_balanced_data_yaml(data_yaml, run_dir, recipe.source_balance)
+            print(f"source-balanced train list (images x repeats): {summary}", flush=True)
+        extra: dict[str, object] = {}
+        if recipe.camera_augment:
+            extra["augmentations"] = camera_transforms(recipe.camera_augment)
         model = YOLO(str(base))
         model.train(
             data=str(data_yaml.resolve()),
@@ -63,6 +71,7 @@ def train(recipe: Recipe, data_yaml: Path, run_dir: Path, *, weights_dir: Path, 
             exist_ok=True,
             plots=False,
             **recipe.ultralytics_args(),
+            **extra,
         )
     best = run_dir / "weights" / "best.pt"
     return best if best.is_file() else last
