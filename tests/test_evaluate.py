@@ -126,6 +126,18 @@ def test_eval_end_to_end_with_coco_model(
     # No source boxes cars exhaustively and there are no pseudo-labels: car is n/a, not 0.
     assert labels["car"]["instances"] == 0 and labels["car"]["ap50"] is None
     assert "| bicycle | 0.500 |" in table and "| car | 0.250 | 0 | 0 | n/a | n/a | n/a | n/a |" in table
+    # Per source: every test image's source is listed, and the sources' counts add up to the split's.
+    sources = data["sources"]
+    stems = {p.stem.split("__", 1)[0] for p in (real_dataset / "images" / "test").iterdir()}
+    assert set(sources) == stems
+    for label in ("bicycle", "person"):
+        for key in ("images", "instances", "negatives"):
+            assert sum(rows[label][key] for rows in sources.values()) == labels[label][key]
+    # Bicycles are boxed by one source only, so its AP50 is the split's, and it is that label's worst source.
+    assert sources["bicycle_rf2000"]["bicycle"]["ap50"] == bicycle["ap50"]
+    if bicycle["instances"] >= 10:
+        assert data["worst_source"]["bicycle"] == {"source": "bicycle_rf2000", "ap50": bicycle["ap50"]}
+    assert "| bicycle | bicycle_rf2000 |" in table and "Per source:" in table
 
 
 def test_eval_rejects_threshold_for_unshared_label(real_dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:

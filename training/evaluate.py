@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 AP_CONF = 0.001  # score floor for AP: the whole precision-recall curve, as COCO and Ultralytics evaluate
 DEFAULT_THRESHOLD = 0.25  # operating threshold of a label the model metadata does not name (detect's --conf)
 SYNTHETIC_PREFIX = "synth_"
+MIN_SOURCE_INSTANCES = 10  # a source's AP50 of a label is reported as its worst only with this many boxes
 
 ProgressFn = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each image."""
@@ -169,6 +170,8 @@ class EvalReport:
         pseudo_gt: whether pseudo-labels counted as ground truth.
         metrics: per-label metrics over the dataset's labels.
         reviewed: the reviewed ground-truth file that replaced the dataset's boxes of its labels, if any.
+        by_source: the same metrics over each source's images alone (source -> metrics), sources in name
+            order: a model that generalises is judged by its worst source, not by the mix.
     """
 
     dataset: Path
@@ -182,9 +185,11 @@ class EvalReport:
     pseudo_gt: bool
     metrics: DetectionMetrics
     reviewed: Path | None = None
+    by_source: Mapping[str, DetectionMetrics] = field(default_factory=dict)
 
-    def _rows(self) -> dict[str, dict[str, float | int | None]]:
-        m = self.metrics
+    def _rows(self, metrics: DetectionMetrics | None = None) -> dict[str, dict[str, float | int | None]]:
+        """Per evaluated label, the figures of ``metrics`` (default: the whole split)."""
+        m = self.metrics if metrics is None else metrics
 
         def num(x: float) -> float | None:
             return None if math.isnan(x) else round(float(x), 4)
@@ -230,7 +235,48 @@ class EvalReport:
                 "ap50_95": None if math.isnan(ap50_95) else round(ap50_95, 4),
             },
             "labels": {name: {"in_model": name in rows, **rows.get(name, {})} for name in self.names},
+            "sources": {source: self._rows(metrics) for source, metrics in self.by_source.items()},
+            "worst_source": {
+                name: {"source": source, "ap50": round(ap50, 4)}
+                for name, (source, ap50) in self.worst_sources().items()
+            },
         }
+
+    def worst_sources(self, min_instances: int = MIN_SOURCE_INSTANCES) -> dict[str, tuple[str, float]]:
+        """Per evaluated label, the source with the lowest AP50 among those with ``min_instances`` boxes of it.
+
+        Returns:
+            label -> (source, AP50); labels no source has enough boxes of are left out.
+        """
+        worst: dict[str, tuple[str, float]] = {}
+        for c, name in enumerate(self.names):
+            if not self.in_model[c]:
+                continue
+            for source, m in self.by_source.items():
+                if m.instances[c] >= min_instances and (name not in worst or m.ap50[c] < worst[name][1]):
+                    worst[name] = (source, float(m.ap50[c]))
+        return worst
+
+    def source_markdown(self) -> str:
+        """Markdown table: per evaluated label and source, images, boxes, AP50, image recall and false alarms."""
+        if not self.by_source:
+            return ""
+
+        def cell(x: float | int | None) -> str:
+            return "n/a" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
+
+        lines = [
+            "| label | source | images | instances | negatives | AP50 | image recall | false-alarm rate |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        rows = {source: self._rows(m) for source, m in self.by_source.items()}
+        keys = ("images", "instances", "negatives", "ap50", "recall", "false_alarm_rate")
+        for name in self._rows():
+            for source, by_label in rows.items():
+                row = by_label[name]
+                if row["images"] or row["negatives"]:  # sources that annotate the label
+                    lines.append(f"| {name} | {source} | " + " | ".join(cell(row[k]) for k in keys) + " |")
+        return "\n".join(lines)
 
     def markdown(self) -> str:
         """Markdown table of the evaluated labels, "n/a" where a value is undefined."""
@@ -262,11 +308,22 @@ class EvalReport:
                 else "Not predicted by this model"
             )
             lines += ["", f"{why}, not evaluated: {', '.join(missing)}."]
+        worst = self.worst_sources()
+        if worst:
+            lines += [
+                "",
+                f"Worst source per label (AP50, sources with >= {MIN_SOURCE_INSTANCES} boxes of the label): "
+                + "; ".join(f"{name} {ap50:.3f} on {source}" for name, (source, ap50) in worst.items())
+                + ".",
+            ]
         lines += [
             "",
             "AP: COCO 101-point, boxes at score >= the detector's conf. P/R/false-alarm rate: per image at the "
             "threshold; false alarms over images without the label from sources that annotate it.",
         ]
+        per_source = self.source_markdown()
+        if per_source:
+            lines += ["", "Per source:", "", per_source]
         return "\n".join(lines)
 
 
@@ -373,6 +430,12 @@ def evaluate_split(
     thresholds = np.array(
         [wanted.get(n, DEFAULT_THRESHOLD) if ok else np.nan for n, ok in zip(names, found.in_model, strict=True)]
     )
+    operating = np.nan_to_num(thresholds, nan=1.0)
+    sources = np.array([path.stem.split("__", 1)[0] for path in found.paths])
+    by_source = {
+        str(source): evaluate([im for im, ok in zip(found.images, sources == source, strict=True) if ok], operating)
+        for source in sorted(set(sources.tolist()))
+    }
     report = EvalReport(
         dataset=dataset,
         split=split,
@@ -383,7 +446,8 @@ def evaluate_split(
         thresholds=thresholds,
         n_images=len(found.images),
         pseudo_gt=pseudo_gt,
-        metrics=evaluate(found.images, np.nan_to_num(thresholds, nan=1.0)),
+        metrics=evaluate(found.images, operating),
         reviewed=reviewed_path,
+        by_source=by_source,
     )
     return report, found
