@@ -106,3 +106,59 @@ def test_not_a_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     bad.write_bytes(b"\x00not a model")
     assert main(["fuse", str(DEFAULT_MODEL), str(bad), "--take", "car", "--out", str(tmp_path / "f.onnx")]) != 0
     assert "not a readable ONNX model" in capsys.readouterr().err
+
+
+EVIDENCE = {"debris": {"couch": 1.0, "bed": 0.9, "chair": 0.5}}
+
+
+def test_evidence_rows_are_weighted_maxima_of_the_secondary(tmp_path: Path) -> None:
+    """The secondary block's debris row is max(weight x COCO score) over the listed classes, on raw outputs."""
+    import onnxruntime as ort
+
+    from vision.preprocess import make_batch
+
+    out = tmp_path / "evidence.onnx"
+    spec = "debris=" + ",".join(f"{c}:{w}" for c, w in EVIDENCE["debris"].items())
+    args = ["fuse", str(DEFAULT_MODEL), str(COCO_MODEL), "--take", ",".join(VEHICLES), "--out", str(out)]
+    assert main([*args, "--evidence", spec]) == 0
+    model, primary, secondary = Detector(out), Detector(DEFAULT_MODEL), Detector(COCO_MODEL)
+    meta = json.loads(model.session.get_modelmeta().custom_metadata_map["fused"])
+    assert meta["evidence_from_secondary"] == EVIDENCE
+    blob = make_batch([read_image(p).pixels for p in PHOTOS[:2]], model.info.imgsz, 32, rect=False).blob
+
+    def raw(path: Path) -> np.ndarray:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return np.asarray(session.run(None, {session.get_inputs()[0].name: blob})[0])
+
+    fused, p_raw, s_raw = raw(out), raw(DEFAULT_MODEL), raw(COCO_MODEL)
+    n_a = p_raw.shape[2]
+    debris = 4 + model.names.index("debris")
+    want = np.max(
+        [w * s_raw[:, 4 + secondary.names.index(c)] for c, w in EVIDENCE["debris"].items()], axis=0
+    )  # (B, N_b)
+    np.testing.assert_allclose(fused[:, debris, n_a:], want, atol=1e-5)
+    np.testing.assert_allclose(fused[:, debris, :n_a], p_raw[:, debris], atol=1e-5)  # the fine-tune's own
+    garbage = 4 + model.names.index("garbage")
+    assert not fused[:, garbage, n_a:].any()  # labels without evidence stay the primary's alone
+    car = 4 + model.names.index("car")
+    np.testing.assert_allclose(fused[:, car, n_a:], s_raw[:, 4 + secondary.names.index("car")], atol=1e-5)
+    assert primary.names == model.names
+
+
+@pytest.mark.parametrize(
+    ("evidence", "message"),
+    [
+        ("debris=sofa", "classes ['sofa'] not in the secondary model"),
+        ("debris=", "none given"),
+        ("car=couch", "must be a label of the primary model not in --take"),
+        ("rubbish=couch", "must be a label of the primary model"),
+        ("debris=couch:1.5", "weights must lie in (0, 1]"),
+        ("debris=couch:heavy", "expected LABEL=CLASS[:WEIGHT]"),
+    ],
+)
+def test_bad_evidence(tmp_path: Path, capsys: pytest.CaptureFixture[str], evidence: str, message: str) -> None:
+    out = tmp_path / "f.onnx"
+    args = ["fuse", str(DEFAULT_MODEL), str(COCO_MODEL), "--take", "car", "--out", str(out), "--evidence", evidence]
+    assert main(args) != 0
+    assert message in capsys.readouterr().err
+    assert not out.exists()

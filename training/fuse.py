@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -99,7 +99,22 @@ def _free_level(graph: onnx.GraphProto) -> int:
     return level
 
 
-def fuse(primary_path: Path, secondary_path: Path, take: Sequence[str], out: Path) -> Path:
+def _reduce_max_rows(x: str, out: str, opset: int, inits: list[onnx.TensorProto]) -> onnx.NodeProto:
+    """ReduceMax over axis 1 keeping it: an attribute before opset 18, an input tensor (added to ``inits``) since."""
+    if opset < 18:
+        return helper.make_node("ReduceMax", [x], [out], name=out, axes=[1], keepdims=1)
+    inits.append(numpy_helper.from_array(np.array([1], np.int64), out + "_axes"))
+    return helper.make_node("ReduceMax", [x, out + "_axes"], [out], name=out, keepdims=1)
+
+
+def fuse(
+    primary_path: Path,
+    secondary_path: Path,
+    take: Sequence[str],
+    out: Path,
+    *,
+    evidence: Mapping[str, Mapping[str, float]] | None = None,
+) -> Path:
     """Write the fused model: ``take`` labels scored by the secondary model, the rest by the primary.
 
     Args:
@@ -108,10 +123,15 @@ def fuse(primary_path: Path, secondary_path: Path, take: Sequence[str], out: Pat
             also predicts every label in ``take`` (matched by name).
         take: labels of the primary model to score with the secondary model instead.
         out: the fused ``.onnx`` file.
+        evidence: primary label -> {secondary class: weight in (0, 1]}: the secondary's boxes also propose
+            the primary label, scored ``max(weight * class score)`` over the listed classes, beside the
+            primary's own boxes of it (NMS merges the two). For what the secondary knows under other names,
+            e.g. COCO's couch, bed and chair as evidence of dumped bulky waste (``debris``).
 
     Raises:
-        ValueError: a label in ``take`` missing from either model, an NMS-free head, different opsets or
-            input shapes, or an unreadable model.
+        ValueError: a label in ``take`` missing from either model, an evidence label missing from the primary,
+            in ``take`` or mapped to a class the secondary lacks, a weight outside (0, 1], an NMS-free head,
+            different opsets or input shapes, or an unreadable model.
         FileNotFoundError: a model file is missing.
     """
     p_model, s_model = _load(primary_path), _load(secondary_path)
@@ -119,6 +139,16 @@ def fuse(primary_path: Path, secondary_path: Path, take: Sequence[str], out: Pat
     missing = [label for label in take if label not in p_names or label not in s_names]
     if missing or not take:
         raise ValueError(f"labels to take must be in both models: {missing or 'none given'}")
+    evidence = {label: dict(classes) for label, classes in (evidence or {}).items()}
+    for label, classes in evidence.items():
+        if label not in p_names or label in take:
+            raise ValueError(f"evidence label {label!r} must be a label of the primary model not in --take")
+        unknown = sorted(set(classes) - set(s_names))
+        if unknown or not classes:
+            raise ValueError(f"evidence for {label!r}: classes {unknown or 'none given'} not in the secondary model")
+        bad = {c: w for c, w in classes.items() if not 0.0 < w <= 1.0}
+        if bad:
+            raise ValueError(f"evidence for {label!r}: weights must lie in (0, 1], got {bad}")
     if {(o.domain, o.version) for o in p_model.opset_import} != {(o.domain, o.version) for o in s_model.opset_import}:
         raise ValueError("the two models use different ONNX opsets; export both with the same Ultralytics")
     if p_model.graph.input[0].type != s_model.graph.input[0].type:
@@ -172,10 +202,35 @@ def fuse(primary_path: Path, secondary_path: Path, take: Sequence[str], out: Pat
         helper.make_node("Mul", [p_out, tag + "primary_mask"], [tag + "primary"], name=tag + "primary"),
         helper.make_node("Gather", [s_out, tag + "secondary_rows"], [tag + "gathered"], name=tag + "gather", axis=1),
         helper.make_node(
-            "Mul", [tag + "gathered", tag + "secondary_mask"], [tag + "secondary"], name=tag + "secondary"
+            "Mul", [tag + "gathered", tag + "secondary_mask"], [tag + "secondary_taken"], name=tag + "secondary"
         ),
-        helper.make_node("Concat", [tag + "primary", tag + "secondary"], [fused_out], name=tag + "concat", axis=2),
     ]
+    secondary = tag + "secondary_taken"
+    opset = next(o.version for o in p_model.opset_import if o.domain in ("", "ai.onnx"))
+    for k, (label, classes) in enumerate(evidence.items()):
+        # Row 4 + i of the secondary block = max over the listed classes of weight * score; the other rows
+        # of the block stay as taken (the label's own row there is zero, since it is not taken).
+        e = f"{tag}evidence{k}_"
+        rows = np.array([4 + s_names.index(c) for c in classes], np.int64)
+        weights = np.array(list(classes.values()), np.float32).reshape(1, -1, 1)
+        onehot = np.zeros((1, 4 + len(p_names), 1), np.float32)
+        onehot[0, 4 + p_names.index(label), 0] = 1.0
+        tail_inits += [
+            numpy_helper.from_array(rows, e + "rows"),
+            numpy_helper.from_array(weights, e + "weights"),
+            numpy_helper.from_array(onehot, e + "onehot"),
+        ]
+        tail += [
+            helper.make_node("Gather", [s_out, e + "rows"], [e + "scores"], name=e + "gather", axis=1),
+            helper.make_node("Mul", [e + "scores", e + "weights"], [e + "weighted"], name=e + "weigh"),
+            _reduce_max_rows(e + "weighted", e + "max", opset, tail_inits),
+            helper.make_node("Mul", [e + "max", e + "onehot"], [e + "row"], name=e + "place"),
+            helper.make_node("Add", [secondary, e + "row"], [e + "out"], name=e + "add"),
+        ]
+        secondary = e + "out"
+    tail.append(
+        helper.make_node("Concat", [tag + "primary", secondary], [fused_out], name=tag + "concat", axis=2),
+    )
     output = helper.make_tensor_value_info(fused_out, onnx.TensorProto.FLOAT, ["batch", 4 + len(p_names), "anchors"])
     graph = helper.make_graph(
         [*p_graph.node, *s_nodes, *tail],
@@ -192,6 +247,7 @@ def fuse(primary_path: Path, secondary_path: Path, take: Sequence[str], out: Pat
             "secondary": secondary_path.name,
             "secondary_sha256": hashlib.sha256(secondary_path.read_bytes()).hexdigest(),
             "labels_from_secondary": [n for n in p_names if n in take],
+            "evidence_from_secondary": evidence,
             "shared_nodes": sum(1 for node in s_graph.node if all(o in shared for o in node.output)),
         }
     )
