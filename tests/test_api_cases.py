@@ -173,3 +173,23 @@ def test_kpi_report_counts_a_closed_case(api: Api) -> None:
     ).json()
     assert ranking["week"] == f"{year}-W{week:02d}"
     assert api.client.get("/api/v1/reports/ranking", headers=api.as_("viewer"), params={"week": 54}).status_code == 422
+
+
+def _evidence_files(api: Api) -> set[str]:
+    return {blob.sha256 for blob in api.ctx.evidence.blobs()}
+
+
+def test_a_refused_action_leaves_no_evidence_and_no_audit_row(api: Api) -> None:
+    """The handling photo is written only once the action is allowed (409 here: the case is not dispatched), and the
+    audit row belongs to the action's transaction: none for a refusal, one for a success."""
+    case_id = api.open_case("cam-1", "refused")
+    before = _evidence_files(api)
+    photo = (SAMPLES / "bin_point_street.jpg").read_bytes()
+    refused = _handle(api, "operator", case_id, photo)
+    assert refused.status_code == 409
+    assert _evidence_files(api) == before
+    audit_rows = api.client.get("/api/v1/audit", headers=api.as_("admin"), params={"target": f"case:{case_id}"})
+    assert audit_rows.json()["items"] == []
+    assert _act(api, "operator", case_id, "file").status_code == 200
+    audit_rows = api.client.get("/api/v1/audit", headers=api.as_("admin"), params={"target": f"case:{case_id}"})
+    assert [e["action"] for e in audit_rows.json()["items"]] == ["case.file"]

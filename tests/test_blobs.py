@@ -104,6 +104,16 @@ def test_both_backends_are_content_addressed_and_store_once(s3_settings: Setting
             blobs.put(data, "j/pg")
 
 
+def test_both_backends_list_and_delete_what_the_sweep_walks(s3_settings: Settings, tmp_path: Path) -> None:
+    for blobs in _backends(tmp_path, s3_settings):
+        stored = blobs.put(b"a picture", "jpg")
+        (listed,) = blobs.blobs()
+        assert (listed.sha256, listed.ext) == (stored.sha256, "jpg") and listed.written_at.tzinfo is not None
+        blobs.delete(listed)
+        blobs.delete(listed)  # gone already is fine
+        assert list(blobs.blobs()) == []
+
+
 def test_objects_land_under_the_prefix_with_a_content_type(s3_settings: Settings) -> None:
     blobs = S3BlobStore.from_settings(s3_settings)
     stored = blobs.put(b"PNG bytes", "png")

@@ -216,8 +216,8 @@ class CaseManager:
         camera, with the same violation and an overlapping box, last seen before the place went clear.
         Returns the ids of the cases that got a new proposal.
         """
-        stored = self._put(evidence)
         now = self.clock()
+        stored: list[StoredEvidence] | None = None  # written once the first case takes them: no orphans otherwise
         with self.store.transaction() as s:
             rows = s.scalars(
                 select(Case)
@@ -233,6 +233,7 @@ class CaseManager:
                     continue
                 case.rectified_proposed, case.rectified_since, case.needs_rework = True, event.clear_since, False
                 self._copy_last_sighting(s, case.id, now)
+                stored = self._put(evidence) if stored is None else stored
                 self._link(s, case.id, None, list(zip(evidence, stored, strict=True)), EvidenceRole.AFTER, now)
                 note = f"place clear since {event.clear_since.isoformat()}"
                 self._log(s, case, LogAction.PROPOSE_RECTIFIED, SYSTEM_ACTOR, event.at, note)
@@ -252,16 +253,17 @@ class CaseManager:
         unit_id: str | None = None,
         deadline: datetime | None = None,
         evidence: Sequence[EvidenceInput] = (),
+        then: Callable[[Session, Case], None] | None = None,
     ) -> Case:
         """Apply ``action`` to a case; the only way a case changes state.
 
         ``unit_id`` (dispatch) overrides the grid's unit; ``deadline`` is required by extend and must be later
         than the current one; ``evidence`` (the 处置反馈 photo) is required by handle and taken by no other
         action. Raises :class:`IllegalTransition` for actions the table does not allow, :class:`CaseError`
-        for a bad argument.
+        for a bad argument. ``then`` runs in the action's transaction after it (the API's audit row): both are
+        kept, or neither. The evidence is written only once the action is allowed, so a refusal leaves no file.
         """
         at = at or self.clock()
-        stored = self._put(evidence)
         with self.store.transaction() as s:
             case = self._get(s, case_id, lock=True)
             before = CaseState(case.state)
@@ -275,8 +277,11 @@ class CaseManager:
             self._apply(case, before, action, at, unit_id, deadline, bool(evidence))
             case.state = after
             if evidence:
+                stored = self._put(evidence)
                 self._link(s, case.id, None, list(zip(evidence, stored, strict=True)), EvidenceRole.HANDLING, at)
             self._log(s, case, action, actor, at, note, before)
+            if then is not None:
+                then(s, case)
             return case
 
     def record_verdict(
@@ -288,9 +293,10 @@ class CaseManager:
         at: datetime | None = None,
         violation: Violation | None = None,
         note: str | None = None,
+        then: Callable[[Session, Verdict], None] | None = None,
     ) -> Verdict:
         """Keep an operator's judgement of the detection. A relabel also retypes the case while no deadline
-        depends on its type (pending review or filed)."""
+        depends on its type (pending review or filed). ``then`` runs in the verdict's transaction (the audit row)."""
         at = at or self.clock()
         if (verdict is VerdictKind.RELABEL) != (violation is not None):
             raise CaseError("a relabel verdict needs the new violation, and only a relabel takes one")
@@ -304,6 +310,8 @@ class CaseManager:
             row = Verdict(case_id=case_id, at=at, actor=actor, verdict=verdict, violation=violation, note=note)
             s.add(row)
             self._log(s, case, LogAction.VERDICT, actor, at, f"{verdict}{f' as {violation}' if violation else ''}")
+            if then is not None:
+                then(s, row)
             return row
 
     # ---- internals -------------------------------------------------------------------------------------

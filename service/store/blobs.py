@@ -8,10 +8,11 @@ other S3-compatible servers, and keys unless the AWS credential chain provides t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from service.core.config import Settings
-from service.store.evidence import EvidenceStore, StoredEvidence, evidence_key, sha256_hex
+from service.store.evidence import EvidenceStore, StoredBlob, StoredEvidence, evidence_key, parse_key, sha256_hex
 
 _CONTENT_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
@@ -31,6 +32,14 @@ class BlobStore(Protocol):
 
     def read(self, sha256: str, ext: str) -> bytes:
         """The stored bytes; ``ValueError`` for a malformed hash or extension, ``FileNotFoundError`` if absent."""
+        ...
+
+    def blobs(self) -> Iterator[StoredBlob]:
+        """Every stored picture (any order), with when it was written: what the orphan sweep walks."""
+        ...
+
+    def delete(self, blob: StoredBlob) -> None:
+        """Remove one stored picture (gone already is fine)."""
         ...
 
 
@@ -102,6 +111,17 @@ class S3BlobStore:
             raise
         data: bytes = response["Body"].read()
         return data
+
+    def blobs(self) -> Iterator[StoredBlob]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
+        for page in pages:
+            for item in page.get("Contents", []):
+                blob = parse_key(item["Key"][len(self.prefix) :], item["LastModified"])
+                if blob is not None:  # an object that is not evidence (a stranger in a shared bucket) is left alone
+                    yield blob
+
+    def delete(self, blob: StoredBlob) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(blob.sha256, blob.ext))
 
 
 def open_blob_store(settings: Settings) -> BlobStore:

@@ -10,8 +10,9 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -30,6 +31,7 @@ def is_storage_full(exc: BaseException) -> bool:
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_KEY = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/(?P<sha256>[0-9a-f]{64})\.(?P<ext>[a-z0-9]{1,8})")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,23 @@ class StoredEvidence:
     ext: str
     size: int
     key: str
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """A picture found in the evidence store, and when it was written (aware UTC)."""
+
+    sha256: str
+    ext: str
+    written_at: datetime
+
+
+def parse_key(key: str, written_at: datetime) -> StoredBlob | None:
+    """The blob named by an ``ab/cd/<sha256>.<ext>`` key, None for any other name (temp files, strangers)."""
+    match = _KEY.fullmatch(key)
+    if match is None or match.group(1) != match["sha256"][:2] or match.group(2) != match["sha256"][2:4]:
+        return None
+    return StoredBlob(match["sha256"], match["ext"], written_at)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -100,6 +119,18 @@ class EvidenceStore:
 
     def read(self, sha256: str, ext: str) -> bytes:
         return self.path_for(sha256, ext).read_bytes()
+
+    def blobs(self) -> Iterator[StoredBlob]:
+        if not self.root.is_dir():
+            return
+        for path in self.root.glob("??/??/*"):
+            written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            blob = parse_key(path.relative_to(self.root).as_posix(), written)
+            if blob is not None:
+                yield blob
+
+    def delete(self, blob: StoredBlob) -> None:
+        self.path_for(blob.sha256, blob.ext).unlink(missing_ok=True)
 
 
 def record_evidence(session: Session, stored: StoredEvidence, at: datetime) -> None:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile
+from sqlalchemy.orm import Session
 
 from domain.errors import CaseError, ImageError
 from domain.lifecycle import Action, CaseState, IllegalTransition
@@ -40,7 +41,7 @@ from service.cases import queries
 from service.context import Context
 from service.core.site import Slug
 from service.store.evidence import EvidenceInput
-from service.store.models import Case, EvidenceKind
+from service.store.models import Case, EvidenceKind, Verdict
 from vision.imageio import decode_image
 
 router = APIRouter(tags=["cases"])
@@ -130,17 +131,26 @@ def _act(
     deadline: datetime | None = None,
     evidence: Sequence[EvidenceInput] = (),
 ) -> None:
-    """Check visibility and role, run the action through the case manager, audit it."""
+    """Check visibility and role, run the action through the case manager, audited in its transaction."""
     with ctx.store.session() as session:
         _visible(queries.get_case(session, case_id), principal, case_id)
     if not may_act(principal.role, action):
         raise HTTPException(403, f"role {principal.role} may not {action} cases")
-    before = ctx.manager.act(
-        case_id, action, actor=principal.name, note=note, unit_id=unit_id, deadline=deadline, evidence=evidence
-    )
-    details = {"to": before.state, "note": note, "unit_id": unit_id, "deadline": deadline and deadline.isoformat()}
-    with ctx.store.transaction() as session:
+
+    def audited(session: Session, case: Case) -> None:
+        details = {"to": case.state, "note": note, "unit_id": unit_id, "deadline": deadline and deadline.isoformat()}
         audit.record(session, principal.name, f"case.{action}", f"case:{case_id}", details)
+
+    ctx.manager.act(
+        case_id,
+        action,
+        actor=principal.name,
+        note=note,
+        unit_id=unit_id,
+        deadline=deadline,
+        evidence=evidence,
+        then=audited,
+    )
 
 
 @router.post(
@@ -207,12 +217,14 @@ def bulk_act(body: BulkActionRequest, principal: AnyUser, ctx: CtxDep) -> BulkRe
 def _verdict(ctx: Context, principal: Principal, case_id: int, body: VerdictRequest) -> VerdictOut:
     with ctx.store.session() as session:
         _visible(queries.get_case(session, case_id), principal, case_id)
-    row = ctx.manager.record_verdict(
-        case_id, body.verdict, actor=principal.name, violation=body.violation, note=body.note
-    )
     details = {"verdict": body.verdict, "violation": body.violation, "note": body.note}
-    with ctx.store.transaction() as session:
+
+    def audited(session: Session, _row: Verdict) -> None:
         audit.record(session, principal.name, "case.verdict", f"case:{case_id}", details)
+
+    row = ctx.manager.record_verdict(
+        case_id, body.verdict, actor=principal.name, violation=body.violation, note=body.note, then=audited
+    )
     return VerdictOut.model_validate(row)
 
 
