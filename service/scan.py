@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from domain.errors import GridWatchError, ScanError
 from domain.taxonomy import Violation
-from service.cases.manager import IngestResult, Outcome
 from service.cases.phones import attach_phones
 from service.cases.placement import locate
+from service.cases.sightings import IngestResult, Outcome
 from service.context import Context
 from service.evidence_render import Mark, sighting_evidence
 from service.model_version import model_version

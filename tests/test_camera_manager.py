@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from service.api.metrics import Metrics
-from service.cases.manager import CaseManager, IngestResult
+from service.cases.manager import CaseManager
 from service.cases.placement import Placement
+from service.cases.sightings import IngestResult
 from service.context import Context, open_context
 from service.core.config import Settings
 from service.core.site import Camera, Grid, SiteConfig, Unit, Zone, dump_site

@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 from domain.errors import CaseError
 from domain.lifecycle import Action, CaseState
 from domain.taxonomy import Violation
-from service.cases.manager import CaseManager, LogAction, Outcome
+from service.cases.caselog import LogAction
+from service.cases.manager import CaseManager
 from service.cases.placement import Placement
+from service.cases.sightings import Outcome
 from service.store.models import Case, CaseEvent, EvidenceFile, EvidenceKind, EvidenceLink, Observation, VerdictKind
 from tests.db_fixtures import T0, Clock, picture, sighting
 from vision.rules.events import ClearEvent, ViolationEvent

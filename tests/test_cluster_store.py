@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 from domain.errors import CaseError
 from domain.lifecycle import Action, CaseState
 from domain.taxonomy import Violation
-from service.cases.manager import CaseManager, IngestResult, Outcome
+from service.cases.manager import CaseManager
 from service.cases.placement import Placement
+from service.cases.sightings import IngestResult, Outcome
 from service.store.db import Store, open_store
 from service.store.evidence import EvidenceStore
 from service.store.models import OPEN_PLACE_CASE, Case, Observation, VerdictKind

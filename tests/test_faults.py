@@ -34,7 +34,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from service.cases.manager import MatchSettings
+from service.cases.matching import MatchSettings
 from service.core.site import Camera, Grid, SiteConfig, Unit, Zone, dump_site
 from service.store.db import Store, open_store
 from service.store.evidence import EvidenceStore

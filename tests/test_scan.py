@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from cli.main import main
 from domain.errors import ScanError
 from domain.taxonomy import EVENT_CODES, Violation
-from service.cases.manager import Outcome
+from service.cases.sightings import Outcome
 from service.context import Context, open_context
 from service.core.config import Settings
 from service.core.site import Zone, dump_site, load_site

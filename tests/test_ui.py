@@ -24,7 +24,7 @@ from domain.lifecycle import Action, CaseState
 from service.app import create_app
 from service.auth import tokens
 from service.auth.users import create_user, get_user
-from service.cases.manager import Outcome
+from service.cases.sightings import Outcome
 from service.context import Context
 from service.core.config import Settings
 from service.core.site import Place, Zone, dump_site, load_site

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from service.cases.manager import Outcome
+from service.cases.sightings import Outcome
 from service.scan import PhotoScan
 from service.store.models import BatchState, ItemState, PhotoBatch, PhotoBatchItem
 

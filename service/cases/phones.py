@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from service.cases.manager import IngestResult
+from service.cases.sightings import IngestResult
 from service.store.models import Case, CasePhone
 from vision.ocr import Phone
 

@@ -182,7 +182,7 @@ ACTION_NAMES: dict[str, tuple[str, str]] = {
     Action.VERIFY: ("核查通过", "Verify"),
     Action.RETURN: ("返工", "Return for rework"),
     Action.CLOSE: ("结案", "Close"),
-    # case-log entries that are not transitions (service.cases.manager.LogAction)
+    # case-log entries that are not transitions (service.cases.caselog.LogAction)
     "open": ("发现", "Opened"),
     "propose_rectified": ("建议结案：已整改", "Proposed rectified"),
     "flag_rework": ("疑似未整改", "Flagged for rework"),

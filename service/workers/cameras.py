@@ -30,8 +30,9 @@ from prometheus_client import Counter, Gauge, Histogram
 from pydantic import BaseModel, ConfigDict
 
 from domain.errors import CaseError
-from service.cases.manager import CaseManager, Outcome
+from service.cases.manager import CaseManager
 from service.cases.placement import Placement, locate
+from service.cases.sightings import Outcome
 from service.core.site import Camera, SiteConfig
 from service.evidence_render import Mark, annotate, encode_jpeg, fit, sighting_evidence
 from service.model_version import model_version
