@@ -438,7 +438,8 @@ def build_dataset(
     # Pass 2: duplicates and splits over everything readable, across sources.
     dup = find_duplicates(np.array(hashes, dtype=np.uint64), max_distance)
     overrides = {name: spec.fractions for name, spec in SOURCES.items() if spec.fractions is not None}
-    splits = assign_splits([s.group for s in readable], dup, fracs, overrides)
+    generation = {name: spec.generation for name, spec in SOURCES.items()}
+    splits = assign_splits([s.group for s in readable], dup, fracs, overrides, generation)
 
     for split in SPLITS:
         (out / "images" / split).mkdir(parents=True)

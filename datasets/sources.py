@@ -179,6 +179,8 @@ class SourceSpec:
             package) holding the source's boxes, for sources that came without label files.
         fractions: (train, val, test) shares for this source's images instead of the build's; a small source
             needs a larger test share to be measurable.
+        generation: when the source joined the data (0: the first nine, 1: December 2026, ...); a later
+            source never moves an older one's images to another split (:func:`datasets.split.components`).
     """
 
     name: str
@@ -191,6 +193,7 @@ class SourceSpec:
     clip_boxes: bool = False
     boxes_file: str | None = None
     fractions: tuple[float, float, float] | None = None
+    generation: int = 0
 
 
 def _spec(
@@ -205,6 +208,7 @@ def _spec(
     clip_boxes: bool = False,
     boxes_file: str | None = None,
     fractions: tuple[float, float, float] | None = None,
+    generation: int = 0,
 ) -> SourceSpec:
     return SourceSpec(
         name,
@@ -217,6 +221,7 @@ def _spec(
         clip_boxes,
         boxes_file,
         fractions,
+        generation,
     )
 
 
@@ -327,6 +332,7 @@ SOURCES: Mapping[str, SourceSpec] = MappingProxyType(
                 licence="freely available for reuse (City of Amsterdam, per the repository README); boxes: ours",
                 boxes_file="reviewed/amsterdam_reports.json",
                 fractions=(0.5, 0.15, 0.35),
+                generation=1,
             ),
         )
     }

@@ -3,8 +3,9 @@
 Images are nodes; two images are connected when they share a group key (Roboflow copies of one photo,
 shots of one street run) or a near-duplicate group id (from :func:`datasets.dedup.find_duplicates`,
 across sources). Each connected component goes to one split as a whole, chosen by hashing the
-component's smallest group key, so the choice depends on nothing else in the dataset: adding an
-unrelated image, or a whole new source, never moves an existing image to another split.
+component's first group key (sources of later generations after older ones, then lexicographic order),
+so the choice depends on nothing else in the dataset: adding an unrelated image, or a whole new source
+of a new generation, never moves an existing image to another split.
 """
 
 from __future__ import annotations
@@ -51,19 +52,33 @@ def split_of(key: str, fractions: Sequence[float] = DEFAULT_FRACTIONS) -> str:
     return SPLITS[1] if u < train + val else SPLITS[2]
 
 
-def components(groups: Sequence[str], duplicate_of: npt.ArrayLike) -> list[str]:
-    """The smallest group key of each image's component (see the module docstring).
+def components(
+    groups: Sequence[str], duplicate_of: npt.ArrayLike, generation: Mapping[str, int] | None = None
+) -> list[str]:
+    """The first group key of each image's component (see the module docstring).
+
+    Keys are ordered by the generation of their source (the ``source`` of a key ``source/...``; sources not
+    in ``generation`` count as generation 0), then lexicographically. A source of a later generation
+    therefore never becomes the key of a component that holds an older source's images, even when one of its
+    photos is linked to them (dhash links unrelated low-texture photos now and then): adding a source never
+    moves an existing image to another split.
 
     Args:
         groups: (N,) group key per image.
         duplicate_of: (N,) near-duplicate group id per image.
+        generation: source name -> when it joined the data (0 for the first sources, then 1, 2, ...).
 
     Returns:
-        (N,) component key per image: the lexicographically smallest group key in its component.
+        (N,) component key per image: the first group key in its component in that order.
     """
     dup = np.asarray(duplicate_of).reshape(-1)
     if dup.size != len(groups):
         raise ValueError(f"groups and duplicate_of differ in length: {len(groups)} vs {dup.size}")
+    gen = generation or {}
+
+    def order(key: str) -> tuple[int, str]:
+        return gen.get(key.split("/", 1)[0], 0), key
+
     parent: dict[str, str] = {g: g for g in groups}
 
     def root(key: str) -> str:
@@ -77,8 +92,9 @@ def components(groups: Sequence[str], duplicate_of: npt.ArrayLike) -> list[str]:
         other = first_of_dup.setdefault(int(dup_id), group)
         a, b = root(group), root(other)
         if a != b:
-            # The smaller key becomes the root, so every root is its component's smallest key.
-            parent[max(a, b)] = min(a, b)
+            # The first key becomes the root, so every root is its component's first key.
+            first, last = sorted((a, b), key=order)
+            parent[last] = first
     return [root(g) for g in groups]
 
 
@@ -87,6 +103,7 @@ def assign_splits(
     duplicate_of: npt.ArrayLike,
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
     overrides: Mapping[str, Sequence[float]] | None = None,
+    generation: Mapping[str, int] | None = None,
 ) -> npt.NDArray[np.str_]:
     """Split name per image such that no component straddles splits.
 
@@ -97,6 +114,7 @@ def assign_splits(
             expectation over components, not exactly.
         overrides: source name -> (train, val, test) shares for components whose smallest group key belongs
             to that source (group keys are ``source/...``).
+        generation: source name -> when it joined the data (see :func:`components`).
 
     Returns:
         (N,) array of ``"train"``, ``"val"`` or ``"test"``.
@@ -106,6 +124,6 @@ def assign_splits(
     """
     fracs = validate_fractions(fractions)
     per_source = {name: validate_fractions(f) for name, f in (overrides or {}).items()}
-    keys = components(groups, duplicate_of)
+    keys = components(groups, duplicate_of, generation)
     chosen = {k: split_of(k, per_source.get(k.split("/", 1)[0], fracs)) for k in set(keys)}
     return np.array([chosen[k] for k in keys], dtype="<U5")

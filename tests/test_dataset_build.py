@@ -12,7 +12,7 @@ import pytest
 from cli.main import main
 from datasets.build import BuildReport, build_dataset
 from datasets.sources import SOURCES, iter_samples
-from datasets.split import SPLITS, assign_splits, validate_fractions
+from datasets.split import SPLITS, assign_splits, components, validate_fractions
 from domain.taxonomy import LABEL_NAMES
 from vision.detector import Detector
 
@@ -97,6 +97,20 @@ def test_source_overrides_apply_to_that_source_only() -> None:
     assert splits[2000:].tolist() == assign_splits(groups[2000:], np.arange(2000), (0.8, 0.1, 0.1)).tolist()
     with pytest.raises(ValueError, match="sum to 1"):
         assign_splits(groups, np.arange(4000), (0.8, 0.1, 0.1), {"small": (0.5, 0.5, 0.5)})
+
+
+def test_a_later_source_never_moves_older_images() -> None:
+    """A photo of a new source linked (by dhash) to an old component follows it instead of re-keying it."""
+    old = [f"graffiti_gr/run-{i}" for i in range(300)] + [f"bicycle_rf2000/{i}" for i in range(300)]
+    dup = np.arange(600)
+    before = assign_splits(old, dup)
+    groups = [*old, "amsterdam_reports/a", "amsterdam_reports/b"]
+    linked = np.concatenate((dup, [0, 301]))  # both new photos collide with old ones
+    after = assign_splits(groups, linked, generation={"amsterdam_reports": 1})
+    assert after[:600].tolist() == before.tolist()
+    assert after[600] == after[0] and after[601] == after[301]
+    # Without generations the new source's keys sort first ("a" < "b" < "g") and would re-key components.
+    assert components(groups, linked)[0] == "amsterdam_reports/a"
 
 
 def test_length_mismatch() -> None:
