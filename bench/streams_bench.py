@@ -31,6 +31,7 @@ import numpy as np
 
 from service.cases.manager import CaseManager
 from service.core.config import Settings
+from service.core.registry import SiteRegistry
 from service.core.site import Camera, Grid, SiteConfig, Unit
 from service.store.blobs import open_blob_store
 from service.store.db import database_url, open_store
@@ -110,7 +111,7 @@ def run_step(
     store = open_store(database_url(data, None))
     with store.transaction() as s:
         sync_site(s, site)
-    cases = CaseManager(store, site, open_blob_store(Settings(data_dir=data)))
+    cases = CaseManager(store, SiteRegistry(site), open_blob_store(Settings(data_dir=data)))
     lags: list[float] = []
     measuring = threading.Event()
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from service.cases.manager import CaseManager
 from service.core.config import Settings
+from service.core.registry import SiteRegistry
 from service.core.site import SiteConfig, default_site, load_site
 from service.store.blobs import open_blob_store
 from service.store.db import Store, database_url, open_settings_store
@@ -25,8 +26,8 @@ from vision.ocr import PosterReader
 
 
 class Context:
-    """An open store with the site synced into it, the evidence folder and the case manager; the detector is
-    loaded on first use (commands that only read the store never pay for it)."""
+    """An open store with the site synced into it, the site registry, the evidence folder and the case manager; the
+    detector is loaded on first use (commands that only read the store never pay for it)."""
 
     def __init__(
         self,
@@ -38,13 +39,19 @@ class Context:
         model: Path | None = None,
         detector: Detector | None = None,
     ) -> None:
-        self.settings, self.site, self.store, self.store_url = settings, site, store, store_url
+        self.settings, self.store, self.store_url = settings, store, store_url
+        self.sites = SiteRegistry(site)  # the one owner of the site: the editor replaces it, the rest read it
         self.evidence = open_blob_store(settings)
-        self.manager = CaseManager(store, site, self.evidence)
+        self.manager = CaseManager(store, self.sites, self.evidence)
         self.ocr = PosterReader(threads=settings.threads)  # its models load on the first poster
         self._model = model or settings.model
         self._detector = detector
         self.cameras: CameraRunner | None = None  # the camera stream workers, when the service runs them
+
+    @property
+    def site(self) -> SiteConfig:
+        """The site now (:attr:`SiteRegistry.current`)."""
+        return self.sites.current
 
     @property
     def detector(self) -> Detector:

@@ -2,9 +2,9 @@
 
 Every change builds a whole new :class:`SiteConfig` and validates it (cross references included) before
 anything is touched; then, in one store transaction, the store is synced, the change audited and the YAML file
-rewritten atomically (a failed write rolls the store back). Only then do the context, the case manager and
-the camera manager (when one is attached as ``ctx.cameras``) switch to the new configuration. Edits are
-serialised by a lock, so two admins cannot lose each other's change.
+rewritten atomically (a failed write rolls the store back). Only then is it made current in the context's site
+registry, which every reader goes through and which tells the camera runner (and through it the Ray camera
+workers). Edits are serialised by a lock, so two admins cannot lose each other's change.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class SiteEditor:
 
     @property
     def site(self) -> SiteConfig:
-        return self.ctx.site
+        return self.ctx.sites.current
 
     def item(self, collection: Collection, item_id: str) -> SiteItem:
         for item in getattr(self.site, collection):
@@ -125,10 +125,7 @@ class SiteEditor:
                 audit.record(session, actor, action, target, details)
                 if self.path is not None:
                     write_site_atomically(new, self.path)
-            self.ctx.site = self.ctx.manager.site = new
-            cameras = getattr(self.ctx, "cameras", None)  # the stream workers, when the service runs them
-            if cameras is not None:
-                cameras.apply(new)
+            self.ctx.sites.replace(new)
             return new
 
 

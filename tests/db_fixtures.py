@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from domain.taxonomy import Violation
 from service.cases.manager import CaseManager
 from service.cases.placement import Placement, locate
+from service.core.registry import SiteRegistry
 from service.core.site import Camera, Grid, Location, Place, SiteConfig, Unit
 from service.store.db import Store, open_store
 from service.store.evidence import EvidenceInput, EvidenceStore
@@ -143,7 +144,7 @@ def manager(store: Store, clock: Clock, tmp_path: Path) -> CaseManager:
     """A case manager on the test site, synced into the store."""
     with store.transaction() as session:
         sync_site(session, SITE, T0)
-    return CaseManager(store, SITE, EvidenceStore(tmp_path / "evidence"), clock=clock)
+    return CaseManager(store, SiteRegistry(SITE), EvidenceStore(tmp_path / "evidence"), clock=clock)
 
 
 Box = tuple[float, float, float, float]

@@ -40,7 +40,7 @@ def test_camera_round_trip_store_yaml_and_streams(api: Api) -> None:
     assert created.status_code == 200, created.text
     assert load_site(api.site_file).camera("cam-new") == Camera.model_validate(camera)
     assert _streams(api)["cam-new"] == 2.0  # the stream workers picked it up without a restart
-    assert api.ctx.site.camera("cam-new").grid == "g-west" and api.ctx.manager.site is api.ctx.site
+    assert api.ctx.site.camera("cam-new").grid == "g-west" and api.ctx.manager.sites is api.ctx.sites
     with api.ctx.store.session() as session:
         row = session.get(CameraRow, "cam-new")
         assert row is not None and (row.grid_id, row.sample_fps, row.active) == ("g-west", 2.0, True)

@@ -191,7 +191,7 @@ class StuckStore(CaseManager):
     """A case manager whose store hangs on the first sighting until released: a deliberately slow store."""
 
     def __init__(self, cases: CaseManager) -> None:
-        super().__init__(cases.store, cases.site, cases.evidence, clock=cases.clock)
+        super().__init__(cases.store, cases.sites, cases.evidence, clock=cases.clock)
         self.entered, self.release = threading.Event(), threading.Event()
         self.results: list[IngestResult] = []
 

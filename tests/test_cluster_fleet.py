@@ -14,7 +14,8 @@ from sqlalchemy import select
 from service.cluster.fleet import CameraFleet, WorkerOptions, camera_runner, only_cameras
 from service.context import Context, open_context
 from service.core.config import Settings
-from service.core.site import dump_site
+from service.core.site import Location, Place, dump_site
+from service.site_editor import Collection, SiteEditor
 from service.store.models import Case
 from service.workers.cameras import CameraManager
 from tests.db_fixtures import throwaway_pg_database
@@ -58,6 +59,31 @@ def test_the_service_runs_its_cameras_where_its_settings_say(ray_cluster: None, 
     assert isinstance(fleet, CameraFleet) and fleet.size == 3 and fleet.site == ctx.site
     assert fleet.settings.database_url == ctx.store_url  # every actor opens the service's store
     assert not fleet.running  # started by the service's lifespan
+
+
+def test_a_place_added_at_run_time_reaches_the_camera_worker_on_ray(ray_cluster: None, ctx: Context) -> None:
+    """The site editor changes the service's site registry; the fleet, subscribed to it, hands the change to its Ray
+    worker, whose camera then places its sightings at the new place (its radius holds the camera)."""
+    editor = SiteEditor(ctx, None)
+    for cam in ctx.site.cameras:  # start with no camera running: the first case comes after the change
+        editor.put(Collection.CAMERAS, cam.model_copy(update={"enabled": False}), "test")
+    options = WorkerOptions(cpus=0.5, reader=ReaderSettings(loop_files=True))
+    fleet = CameraFleet.for_context(ctx, workers=1, options=options, check_interval_s=0.5, ping_timeout_s=10.0)
+    fleet.start()
+    ctx.sites.subscribe(fleet.apply)
+    try:
+        lot = Place(id="p-lot", name="Car park", grid="g", lat=31.2300, lon=121.4700, radius_m=50)
+        editor.put(Collection.PLACES, lot, "admin")  # the worker runs, with the start-up site: no place there
+        located = ctx.site.camera("cam-a").model_copy(
+            update={"enabled": True, "location": Location(lat=31.2301, lon=121.4700)}  # about 11 m from the place
+        )
+        editor.put(Collection.CAMERAS, located, "admin")
+        wait_for(lambda: bool(_cases(ctx, "cam-a")), 120, "a parking case from cam-a", interval=0.5)
+        assert {c.place_id for c in _cases(ctx, "cam-a")} == {"p-lot"}
+        assert fleet.site == ctx.site  # the supervisor follows the registry
+    finally:
+        ctx.sites.unsubscribe(fleet.apply)
+        fleet.stop()
 
 
 def test_a_killed_camera_actor_loses_no_case_and_its_camera_resumes_elsewhere(ray_cluster: None, ctx: Context) -> None:

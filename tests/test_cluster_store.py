@@ -27,6 +27,7 @@ from domain.taxonomy import Violation
 from service.cases.manager import CaseManager
 from service.cases.placement import Placement
 from service.cases.sightings import IngestResult, Outcome
+from service.core.registry import SiteRegistry
 from service.store.db import Store, open_store
 from service.store.evidence import EvidenceStore
 from service.store.models import OPEN_PLACE_CASE, Case, Observation, VerdictKind
@@ -61,7 +62,7 @@ class LocklessStore(Store):
 def lockless(store: Store, clock: Clock, tmp_path: Path) -> CaseManager:
     with store.transaction() as session:
         sync_site(session, SITE, T0)
-    return CaseManager(LocklessStore(store), SITE, EvidenceStore(tmp_path / "evidence"), clock=clock)
+    return CaseManager(LocklessStore(store), SiteRegistry(SITE), EvidenceStore(tmp_path / "evidence"), clock=clock)
 
 
 def _count(manager: CaseManager, model: type[Case] | type[Observation]) -> int:
@@ -139,7 +140,7 @@ def _write_from_a_process(url: str, evidence: str, i: int, start: BarrierType, o
     """One writer process: its own engine and pool, no advisory lock, released with the others at once."""
     store = open_store(url, migrate=False)
     try:
-        manager = CaseManager(LocklessStore(store), SITE, EvidenceStore(Path(evidence)))
+        manager = CaseManager(LocklessStore(store), SiteRegistry(SITE), EvidenceStore(Path(evidence)))
         start.wait()
         outcomes.put(str(manager.ingest(*MARKET, [picture(f"p{i}")], "m1", f"sha-{i}").outcome))
     finally:

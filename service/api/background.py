@@ -26,14 +26,16 @@ def background(app: FastAPI, ctx: Context) -> Iterator[None]:
     )
     app.state.batch_worker = batches = BatchWorker(ctx)
     app.state.webhooks = webhooks = WebhookDispatcher(ctx.store)
-    # the site editor applies camera changes through ctx.cameras; the detector is loaded on the first frame
-    app.state.cameras = ctx.cameras = camera_runner(ctx, app.state.metrics)  # in this process or on Ray
+    # the detector is loaded on the first frame; site changes reach the cameras through the site registry
+    app.state.cameras = ctx.cameras = cameras = camera_runner(ctx, app.state.metrics)  # in this process or on Ray
     batches.start()
     webhooks.start()
-    ctx.cameras.start()
+    cameras.start()
+    ctx.sites.subscribe(cameras.apply)
     try:
         yield
     finally:
-        ctx.cameras.stop()
+        ctx.sites.unsubscribe(cameras.apply)
+        cameras.stop()
         webhooks.stop()
         batches.stop()

@@ -26,7 +26,7 @@ from service.cases.matching import MatchSettings
 from service.cases.placement import Placement
 from service.cases.sightings import IngestResult, SightingSource, cleared_cases, record_sighting
 from service.core.calendar import add_working_time
-from service.core.site import SiteConfig
+from service.core.registry import SiteRegistry
 from service.store.blobs import BlobStore
 from service.store.db import Store
 from service.store.evidence import EvidenceInput
@@ -39,18 +39,19 @@ def _utcnow() -> datetime:
 
 
 class CaseManager:
-    """Opens, updates and moves cases. ``clock`` gives "now" for actions that name no time."""
+    """Opens, updates and moves cases. ``sites`` gives the deadlines and calendar in force; ``clock`` gives "now"
+    for actions that name no time."""
 
     def __init__(
         self,
         store: Store,
-        site: SiteConfig,
+        sites: SiteRegistry,
         evidence: BlobStore,
         *,
         match: MatchSettings | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
-        self.store, self.site, self.evidence = store, site, evidence
+        self.store, self.sites, self.evidence = store, sites, evidence
         self.match = match or MatchSettings()
         self.clock = clock
 
@@ -202,7 +203,8 @@ class CaseManager:
     # ---- internals -------------------------------------------------------------------------------------
 
     def _deadline(self, case: Case, start: datetime) -> datetime:
-        return add_working_time(start, self.site.deadlines[Violation(case.violation)], self.site.calendar)
+        site = self.sites.current
+        return add_working_time(start, site.deadlines[Violation(case.violation)], site.calendar)
 
     def _get(self, s: Session, case_id: int) -> Case:
         """The case, locked for update (its writers queue); :class:`CaseError` when there is none."""

@@ -94,7 +94,10 @@ class CameraWorker:
         self.cameras.start()
 
     def assign(self, site: SiteConfig, camera_ids: list[str]) -> None:
-        """Run exactly ``camera_ids`` of ``site`` (the store must already hold the site's cameras)."""
+        """Run exactly ``camera_ids`` of ``site`` (the store must already hold the site's cameras). ``site`` becomes
+        this worker's current site: its case manager and placements see the service's changes, not the start-up
+        file."""
+        self.ctx.sites.replace(site)
         self.cameras.apply(only_cameras(site, set(camera_ids)))
         self.assigned = tuple(sorted(camera_ids))
 
