@@ -27,8 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from domain.taxonomy import LABEL_NAMES
+from vision.sources import IMAGE_SUFFIXES as IMAGE_SUFFIXES  # one set of photo suffixes; training imports it from here
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 # Roboflow rounds coordinates to 6-16 digits; anything further out than this is a real error.
 COORD_TOLERANCE = 1e-3
 # graffiti_gr: shots along one street run are seconds apart (median gap 32 s, 75th percentile 83 s);

@@ -22,6 +22,7 @@ from service.auth import audit
 from service.context import Context
 from service.core.site import Camera, Grid, Place, SiteConfig, Unit, Zone, dump_site
 from service.store.sites import sync_site
+from vision.stream.reader import redact_source
 
 SiteItem = Unit | Grid | Camera | Place
 
@@ -127,15 +128,6 @@ class SiteEditor:
                     write_site_atomically(new, self.path)
             self.ctx.sites.replace(new)
             return new
-
-
-def redact_source(source: str) -> str:
-    """A camera source with any password in its URL replaced by ``***``."""
-    scheme, sep, rest = source.partition("://")
-    userinfo, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in userinfo:
-        return source
-    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
 def _redacted(item: SiteItem) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from domain.errors import ModelError
 from service.core.config import DEFAULT_MODEL
 from tests.conftest import SAMPLES
 from training.calibrate import calibrate, markdown
-from training.evaluate import SplitDetections
+from training.detections import SplitDetections
 from vision.detector import Detector
 from vision.metrics import ImageEval
 

@@ -21,7 +21,7 @@ from service.workers.cameras import CameraManager
 from tests.db_fixtures import throwaway_pg_database
 from tests.stream_fixtures import wait_for
 from tests.test_camera_manager import camera, site
-from vision.metrics import box_iou
+from vision.boxes import box_iou
 from vision.stream.reader import ReaderSettings, StreamState
 
 pytest_plugins = ["tests.cluster_fixtures", "tests.stream_fixtures"]

@@ -45,7 +45,7 @@ from tests.hostile_inputs import GARBAGE, GOOD, HostileCamera, clip_jpegs
 from tests.service_process import ServiceProcess, free_port
 from tests.stream_fixtures import CLIP, wait_for
 from tests.test_batches import BATCH_SITE, PLACE, photo_variants
-from vision.metrics import box_iou
+from vision.boxes import box_iou
 from vision.rules.config import ParkingRule, RulesConfig
 from vision.stream.reader import ReaderSettings, StreamReader, StreamState
 

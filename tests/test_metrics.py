@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from vision.metrics import IOU_THRESHOLDS, ImageEval, average_precision, box_iou, evaluate, match_detections
+from vision.boxes import box_iou
+from vision.metrics import IOU_THRESHOLDS, ImageEval, average_precision, evaluate, match_detections
 
 NAN = math.nan
 BOX = [0.0, 0.0, 10.0, 10.0]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from vision.boxes import box_cover, box_iou
 from vision.rules.config import Persistence
 from vision.rules.events import Candidates
 from vision.rules.persistence import (
@@ -14,8 +15,6 @@ from vision.rules.persistence import (
     TrackerUpdate,
     associate,
     best_per_group,
-    box_cover,
-    box_iou,
     grow,
     suppress,
 )

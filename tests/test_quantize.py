@@ -10,9 +10,9 @@ import pytest
 from cli.main import main
 from service.core.config import COCO_MODEL
 from tests.conftest import HAS_TRAIN, SAMPLES
+from vision.boxes import box_iou
 from vision.detector import Detector
 from vision.imageio import read_image
-from vision.metrics import box_iou
 
 pytestmark = [pytest.mark.train, pytest.mark.skipif(not HAS_TRAIN, reason="needs the [train] extra")]
 

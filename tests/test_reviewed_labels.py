@@ -13,7 +13,7 @@ import pytest
 
 from datasets.sources import SOURCES
 from domain.taxonomy import LABEL_NAMES
-from training.evaluate import SplitDetections
+from training.detections import SplitDetections
 from training.reviewed import ReviewedLabels, apply_reviewed, inside_fraction, load_reviewed
 from vision.metrics import ImageEval, evaluate
 

@@ -132,7 +132,7 @@ def test_jittering_box_is_still_parked() -> None:
         ((0.30, 0.20, 0.45, 0.45), (FIRE_LANE,)),  # parked above the fire lane
         (CAR, ()),  # no zones on the camera
         (CAR, (PolygonZone(FIRE_LANE.polygon, kind="no_parking", windows=[TimeWindow(start=time(22), end=time(6))]),)),
-        (CAR, (PolygonZone(FIRE_LANE.polygon, kind="allowed_vending"),)),
+        (CAR, (PolygonZone(FIRE_LANE.polygon, kind="bin_point"),)),  # a zone no parking rule reads
     ],
 )
 def test_parking_outside_restricted_zones_is_fine(box: Box, zones: Sequence[PolygonZone]) -> None:

@@ -48,8 +48,8 @@ def test_example_loads() -> None:
     # the file overrides one deadline; the others keep their defaults
     assert site.deadlines[Violation.EXPOSED_GARBAGE] == Deadline(amount=1, unit="working_days")
     assert site.deadlines[Violation.BIN_OVERFLOW] == DEFAULT_DEADLINES[Violation.BIN_OVERFLOW]
-    market = site.camera("north-gate").zones[2]
-    assert market.kind == "allowed_vending" and market.active[0].start == time(6, 30)
+    night = site.camera("south-bins").zones[2]
+    assert night.kind == "no_parking" and night.active[0].start == time(22, 0)
 
 
 def test_example_zones_and_places() -> None:

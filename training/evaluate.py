@@ -14,20 +14,18 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import yaml
 
 from datasets.sources import IMAGE_SUFFIXES, SOURCES
+from training.detections import SplitDetections as SplitDetections  # named here too: calibrate imports it from here
+from training.reviewed import ReviewedLabels, apply_reviewed
 from vision.detector import Detector
 from vision.metrics import DetectionMetrics, ImageEval, evaluate
 from vision.pipeline import detect_sources
 from vision.sources import iter_sources
-
-if TYPE_CHECKING:
-    from training.reviewed import ReviewedLabels
 
 AP_CONF = 0.001  # score floor for AP: the whole precision-recall curve, as COCO and Ultralytics evaluate
 DEFAULT_THRESHOLD = 0.25  # operating threshold of a label the model metadata does not name (detect's --conf)
@@ -327,23 +325,6 @@ class EvalReport:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class SplitDetections:
-    """A split's ground truth next to one model's detections, in the dataset's label space.
-
-    Attributes:
-        names: (C) dataset label names.
-        in_model: (C,) True for labels the model also has.
-        images: per image, ground truth and the detections of shared labels (dataset label indices).
-        paths: image files, parallel to ``images``.
-    """
-
-    names: tuple[str, ...]
-    in_model: npt.NDArray[np.bool_]
-    images: list[ImageEval]
-    paths: list[Path]
-
-
 def detect_split(
     dataset: Path,
     detector: Detector,
@@ -423,8 +404,6 @@ def evaluate_split(
         raise ValueError(f"the reviewed file covers the {reviewed.split} split, not {split}")
     found = detect_split(dataset, detector, split=split, pseudo_gt=pseudo_gt, batch_size=batch_size, progress=progress)
     if reviewed is not None:
-        from training.reviewed import apply_reviewed  # imports this module
-
         found = apply_reviewed(found, reviewed)
     wanted = {**detector.info.thresholds, **(class_conf or {})}
     thresholds = np.array(

@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from training.evaluate import SplitDetections
+from training.detections import SplitDetections
+from vision.boxes import box_iou
 from vision.imageio import read_image
-from vision.metrics import box_iou
 
 MATCH_IOU = 0.5
 

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from datasets.reviewed_boxes import ReviewedFile, load_reviewed_file
-from training.evaluate import SplitDetections
+from training.detections import SplitDetections
 from vision.metrics import ImageEval
 
 SCHEMA_VERSION = 1

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from vision.boxes import box_iou
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -76,19 +78,6 @@ class DetectionMetrics:
     def ap50_95(self) -> FloatArray:
         """(C,) AP averaged over IoU 0.50:0.05:0.95."""
         return np.asarray(self.ap.mean(axis=1), np.float64)
-
-
-def box_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
-    """Pairwise IoU of (N, 4) and (M, 4) xyxy boxes; returns (N, M), 0 where a union is empty."""
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.asarray(np.divide(inter, union, out=np.zeros_like(inter), where=union > 0), np.float64)
 
 
 def match_detections(iou: npt.ArrayLike, iou_thresholds: FloatArray = IOU_THRESHOLDS) -> BoolArray:

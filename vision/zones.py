@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vision.detections import BoolArray, Detections, FloatArray
 
-ZoneKind = Literal["no_parking", "fire_lane", "sidewalk", "bin_point", "wall", "allowed_vending"]
+ZoneKind = Literal["no_parking", "fire_lane", "sidewalk", "bin_point", "wall"]
 Anchor = Literal["bottom_center", "center"]
 IndexArray = npt.NDArray[np.intp]
 

@@ -24,7 +24,7 @@ from domain.taxonomy import Violation
 from service.cases.placement import Placement
 from service.core.site import haversine_m
 from service.store.models import Case
-from vision.metrics import box_iou
+from vision.boxes import box_iou
 
 
 @dataclass(frozen=True)

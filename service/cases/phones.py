@@ -64,11 +64,6 @@ class _Seen:
     times: list[datetime] = field(default_factory=list)
 
 
-def case_phones(session: Session, case_id: int) -> list[str]:
-    """The numbers read on a case, sorted."""
-    return sorted(set(session.scalars(select(CasePhone.number).where(CasePhone.case_id == case_id))))
-
-
 def phone_report(
     session: Session, *, grids_visible: frozenset[str] | None = None, min_cases: int = 1
 ) -> list[PhoneSummary]:

@@ -83,10 +83,6 @@ def get_case(session: Session, case_id: int) -> Case | None:
     return session.get(Case, case_id)
 
 
-def get_cases(session: Session, case_ids: Collection[int]) -> dict[int, Case]:
-    return {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(list(case_ids))))}
-
-
 def case_events(session: Session, case_id: int) -> list[CaseEvent]:
     """The case's log, oldest first."""
     return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)))

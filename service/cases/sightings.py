@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -83,15 +84,9 @@ def record_sighting(
         first_seen=event.first_seen,
         seen_at=event.last_seen,
         count=event.observations,
-        camera_id=where.camera_id,
-        place_id=where.place_id,
-        zone_key=event.zone_id,
-        lat=where.lat,
-        lon=where.lon,
-        bbox=list(event.bbox),
-        confidence=event.confidence,
         model_version=source.model_version,
         created_at=now,
+        **_where_seen(event, where),
     )
     s.add(obs)
     s.flush()
@@ -113,6 +108,19 @@ def cleared_cases(s: Session, event: ClearEvent, camera_id: str, match: MatchSet
     return [case for case in rows if overlap(case.bbox, event.bbox) >= match.iou]
 
 
+def _where_seen(event: ViolationEvent, where: Placement) -> dict[str, Any]:
+    """The columns a case and an observation share: where (camera, place, zone, position), the box and the score."""
+    return {
+        "camera_id": where.camera_id,
+        "place_id": where.place_id,
+        "zone_key": event.zone_id,
+        "lat": where.lat,
+        "lon": where.lon,
+        "bbox": list(event.bbox),
+        "confidence": event.confidence,
+    }
+
+
 def _open(s: Session, event: ViolationEvent, source: SightingSource, previous: Case | None, now: datetime) -> Case:
     where = source.where
     case = Case(
@@ -123,15 +131,8 @@ def _open(s: Session, event: ViolationEvent, source: SightingSource, previous: C
         rule=event.rule,
         thresholds=dict(event.thresholds),
         model_version=source.model_version,
-        confidence=event.confidence,
         grid_id=where.grid_id,
         unit_id=where.unit_id,
-        camera_id=where.camera_id,
-        place_id=where.place_id,
-        zone_key=event.zone_id,
-        lat=where.lat,
-        lon=where.lon,
-        bbox=list(event.bbox),
         first_seen=event.first_seen,
         last_seen=event.last_seen,
         observation_count=event.observations,
@@ -142,6 +143,7 @@ def _open(s: Session, event: ViolationEvent, source: SightingSource, previous: C
         needs_rework=False,
         rectified_proposed=False,
         previous_case_id=previous.id if previous else None,
+        **_where_seen(event, where),
     )
     s.add(case)
     s.flush()

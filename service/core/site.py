@@ -73,8 +73,7 @@ def _shoelace_area(points: Iterable[tuple[float, float]]) -> float:
 class Zone(_Strict):
     """A zone on a camera view or a place's photos: a normalised polygon ((0,0) top-left, (1,1) bottom-right).
 
-    ``active``: when the zone applies, in the site's time zone; empty means always. For ``allowed_vending``
-    it is when vending is allowed.
+    ``active``: when the zone applies, in the site's time zone; empty means always.
     """
 
     id: Slug

@@ -131,7 +131,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "zone.sidewalk": ("人行道", "sidewalk"),
     "zone.bin_point": ("垃圾收集点", "bin point"),
     "zone.wall": ("墙面", "wall"),
-    "zone.allowed_vending": ("允许摆摊区", "allowed vending"),
     # dashboard
     "dash.title": ("统计", "Dashboard"),
     "dash.per_week": ("各类案件（按周）", "Cases per type and week"),

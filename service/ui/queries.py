@@ -51,7 +51,7 @@ class Picture:
 
 
 @dataclass(frozen=True)
-class Sighting:
+class SightingPictures:
     """A sighting's pictures: the original with its box, and the annotated frame and crop where kept."""
 
     original: Picture | None
@@ -75,14 +75,14 @@ def case_pictures(session: Session, case_ids: Sequence[int]) -> dict[int, list[P
     return out
 
 
-def latest_sighting(pictures: Sequence[Picture]) -> Sighting:
+def latest_sighting(pictures: Sequence[Picture]) -> SightingPictures:
     """The pictures of the most recent sighting among ``pictures``."""
     latest: dict[EvidenceKind, Picture] = {}
     for picture in pictures:
         if picture.role is EvidenceRole.SIGHTING:
             latest[picture.kind] = picture
     kinds = (EvidenceKind.ORIGINAL, EvidenceKind.ANNOTATED, EvidenceKind.CROP)
-    return Sighting(*(latest.get(kind) for kind in kinds))
+    return SightingPictures(*(latest.get(kind) for kind in kinds))
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ import numpy as np
 import numpy.typing as npt
 
 from domain.taxonomy import Violation
+from vision.boxes import box_cover
 from vision.detections import Detections, FloatArray
 from vision.rules.config import ParkingRule
 from vision.rules.events import Candidates, Finding, FindingTable
-from vision.rules.persistence import NO_ROWS, SlotTable, TimeArray, TrackerUpdate, associate, box_cover
+from vision.rules.persistence import NO_ROWS, SlotTable, TimeArray, TrackerUpdate, associate
 from vision.zones import PolygonZone, anchors, locate
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vision.boxes import box_cover, box_iou
 from vision.detections import BoolArray, FloatArray
 from vision.rules.config import Persistence
 from vision.rules.events import Candidates
@@ -27,33 +28,6 @@ TimeArray = npt.NDArray[np.float64]
 
 # sample states in a persistence ring
 HIT, MISS, UNKNOWN = 1, -1, 0
-
-
-def _intersection(a: FloatArray, b: FloatArray) -> FloatArray:
-    """(A, B) intersection areas of (A, 4) and (B, 4) xyxy boxes."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    wh = np.clip(rb - lt, 0.0, None)
-    return np.asarray(wh[..., 0] * wh[..., 1], dtype=np.float32)
-
-
-def _area(a: FloatArray) -> FloatArray:
-    wh = np.clip(a[:, 2:] - a[:, :2], 0.0, None)
-    return np.asarray(wh[:, 0] * wh[:, 1], dtype=np.float32)
-
-
-def box_iou(a: FloatArray, b: FloatArray) -> FloatArray:
-    """(A, B) intersection over union of (A, 4) and (B, 4) xyxy boxes; 0 where both are empty."""
-    inter = _intersection(a, b)
-    union = _area(a)[:, None] + _area(b)[None, :] - inter
-    return np.asarray(np.divide(inter, union, out=np.zeros_like(inter), where=union > 0), dtype=np.float32)
-
-
-def box_cover(a: FloatArray, b: FloatArray) -> FloatArray:
-    """(A, B) fraction of each box of ``a`` covered by each box of ``b``."""
-    inter = _intersection(a, b)
-    area = np.broadcast_to(_area(a)[:, None], inter.shape)
-    return np.asarray(np.divide(inter, area, out=np.zeros_like(inter), where=area > 0), dtype=np.float32)
 
 
 def grow(xyxy: FloatArray, margin: float) -> FloatArray:

@@ -12,10 +12,11 @@ from datetime import datetime
 import numpy as np
 
 from domain.taxonomy import Violation
+from vision.boxes import box_cover
 from vision.detections import Detections, FloatArray
 from vision.rules.config import GarbageRule, RulesConfig, StaticRule, label_mask
 from vision.rules.events import Candidates, Finding, FindingTable, IndexArray
-from vision.rules.persistence import box_cover, grow
+from vision.rules.persistence import grow
 from vision.zones import PolygonZone, ZoneKind, anchors, locate
 
 OVERFLOW_RULES = ("garbage.bin_overflow", "garbage.around_bin")  # rules whose box is a container's box

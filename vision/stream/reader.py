@@ -45,8 +45,9 @@ def is_url(source: str) -> bool:
 
 
 def redact_source(source: str) -> str:
-    """``source`` with the password of a URL (``rtsp://user:secret@host``) replaced by ``***``, for status and logs."""
-    if not is_url(source):
+    """``source`` with the password of a URL (``rtsp://user:secret@host``, any scheme) replaced by ``***``, for
+    status, logs and the audit log."""
+    if "://" not in source:
         return source
     parts = urlsplit(source)
     if parts.password is None:

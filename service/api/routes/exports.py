@@ -6,15 +6,16 @@ only privacy-safe renditions of the photos (heads and plates pixelated) and is f
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from domain.lifecycle import CaseState
 from domain.taxonomy import Violation
 from service.api.deps import AnyUser, CtxDep, SessionDep, Staff
+from service.api.period import PeriodDep
 from service.api.schemas import Instant
 from service.cases.kpi import GroupBy, kpis
 from service.cases.queries import CaseFilter
@@ -26,7 +27,6 @@ router = APIRouter(prefix="/exports", tags=["exports"])
 
 Format = Literal["csv", "xlsx"]
 _MEDIA = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-MAX_PERIOD = timedelta(days=3 * 366)
 
 
 def _file(table: Table, fmt: Format) -> Response:
@@ -56,15 +56,10 @@ def export_kpis(
     _: AnyUser,
     ctx: CtxDep,
     session: SessionDep,
-    start: Annotated[Instant | None, Query(description="deadlines at or after; default end - 28 days")] = None,
-    end: Annotated[Instant | None, Query(description="deadlines before; default now")] = None,
+    period: PeriodDep,
     by: GroupBy | None = None,
 ) -> Response:
-    end = end or datetime.now(UTC)
-    start = start or end - timedelta(days=28)
-    if not start < end or end - start > MAX_PERIOD:
-        raise HTTPException(422, f"start must be before end, at most {MAX_PERIOD.days} days apart")
-    return _file(kpi_table(kpis(session, start, end, by, ctx.site.calendar.tz)), fmt)
+    return _file(kpi_table(kpis(session, period.start, period.end, by, ctx.site.calendar.tz)), fmt)
 
 
 @router.get(

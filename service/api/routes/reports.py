@@ -3,19 +3,17 @@ every grid, readable by every signed-in role: cities publish these rankings to a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
 from service.api.deps import AnyUser, CtxDep, SessionDep
-from service.api.schemas import Instant
+from service.api.period import PeriodDep
 from service.api.schemas.reports import KpiOut, RankingOut
 from service.cases.kpi import GroupBy, kpis, weekly_grid_ranking
 
 router = APIRouter(tags=["reports"])
-DEFAULT_PERIOD = timedelta(days=28)
-MAX_PERIOD = timedelta(days=3 * 366)  # week grouping builds one SQL branch per week
 
 
 @router.get("/reports/kpis", response_model=list[KpiOut])
@@ -23,17 +21,12 @@ def report_kpis(
     _: AnyUser,
     ctx: CtxDep,
     session: SessionDep,
-    start: Annotated[Instant | None, Query(description="deadlines at or after; default end - 28 days")] = None,
-    end: Annotated[Instant | None, Query(description="period end (deadline before); default now")] = None,
+    period: PeriodDep,
     by: GroupBy | None = None,
 ) -> list[KpiOut]:
     """KPIs of the cases due in ``[start, end)``, one row per group (or one row overall without ``by``)."""
-    tz = ctx.site.calendar.tz
-    end = end or datetime.now(UTC)
-    start = start or end - DEFAULT_PERIOD
-    if not start < end or end - start > MAX_PERIOD:
-        raise HTTPException(422, f"start must be before end, at most {MAX_PERIOD.days} days apart")
-    return [KpiOut.model_validate(k) for k in kpis(session, start, end, by, tz)]
+    rows = kpis(session, period.start, period.end, by, ctx.site.calendar.tz)
+    return [KpiOut.model_validate(k) for k in rows]
 
 
 @router.get("/reports/ranking", response_model=RankingOut)

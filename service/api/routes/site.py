@@ -14,8 +14,9 @@ from pydantic import Field
 
 from service.api.deps import Admin, AnyUser
 from service.core.site import Camera, Grid, Place, SiteConfig, Slug, Unit, Zone
-from service.site_editor import Collection, SiteEditor, SiteItem, redact_source
+from service.site_editor import Collection, SiteEditor, SiteItem
 from service.store.models import Role
+from vision.stream.reader import redact_source
 
 router = APIRouter(tags=["site"])
 Zones = Annotated[list[Zone], Field(max_length=200)]

@@ -53,7 +53,9 @@ class Batch(BatchSummary):
     cases: BatchCases
 
 
-class Sighting(Response):
+class ItemSighting(Response):
+    """What one sighting of a batch photo did: the case and its outcome (``opened``, ``updated``, ...)."""
+
     case: int
     outcome: str
     violation: str
@@ -71,5 +73,5 @@ class BatchItem(Response):
     lat: float | None
     lon: float | None
     detections: int | None
-    sightings: list[Sighting]
+    sightings: list[ItemSighting]
     processed_at: datetime | None
