@@ -237,7 +237,7 @@ def test_case_detail_moves_a_case_to_closed(ui: Ui, page: Page, tmp_path: Path) 
 
 def test_zone_editor_saves_a_drawn_polygon(ui: Ui, page: Page) -> None:
     login(page, ui.base, "admin", PASSWORD)
-    page.goto(f"{ui.base}/cameras/north-gate")
+    page.goto(f"{ui.base}/cameras/south-bins")
     expect(page.locator("#zone-list li")).to_have_count(3)  # the example camera's zones
     page.click("#zone-new")
     svg = page.locator("#zone-svg").bounding_box()
@@ -254,13 +254,13 @@ def test_zone_editor_saves_a_drawn_polygon(ui: Ui, page: Page) -> None:
     shot(page, "zone-editor")
 
     with ui.api("admin") as api:
-        camera = api.get("/site/cameras/north-gate").raise_for_status().json()
+        camera = api.get("/site/cameras/south-bins").raise_for_status().json()
     zones = {z["id"]: z for z in camera["zones"]}
-    assert set(zones) == {"fire-lane", "gate-sidewalk", "morning-market", "drawn-no-parking"}
+    assert set(zones) == {"bin-point", "lane-wall", "night-no-parking", "drawn-no-parking"}
     drawn = zones["drawn-no-parking"]
     assert drawn["kind"] == "no_parking"
     assert drawn["polygon"] == [[pytest.approx(x, abs=0.01), pytest.approx(y, abs=0.01)] for x, y in corners]
-    assert zones["morning-market"]["active"]  # untouched zones keep their time windows
+    assert zones["night-no-parking"]["active"]  # untouched zones keep their time windows
 
 
 def close_case(ctx: Context, case_id: int) -> None:
