@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.auth.users import create_user, get_user
+from service.batches.store import batches_with_pending_items
 from service.core.config import Settings
 from service.core.site import dump_site
 from tests.api_fixtures import PASSWORD, USERS, Api
@@ -44,6 +45,7 @@ from tests.hostile_inputs import (
     truncated,
     zip_bomb,
 )
+from tests.stream_fixtures import wait_for
 from tests.test_batches import BATCH_SITE, PLACE, wait_done
 from vision.detector import Detector
 
@@ -70,12 +72,19 @@ class Env:
     def data_dir(self) -> Path:
         return self.root / "data"
 
+    def _batches_done(self) -> bool:
+        with self.api.ctx.store.session() as session:
+            return not batches_with_pending_items(session)
+
     @contextmanager
     def nothing_escapes(self) -> Iterator[None]:
         """Whatever happens in the block writes only server-named files inside the data directory."""
         outside = {k: v for k, v in tree(self.root).items() if not k.startswith("data/")}
         top = {p.name for p in Path("/tmp").iterdir()} | {p.name for p in ROOT.iterdir()}
         yield
+        # The batch worker may still be judging an accepted photo, its evidence half-written under a temp name: look
+        # once every batch is done (a condition, not a pause).
+        wait_for(self._batches_done, 120, "the batch worker to finish the accepted photos", interval=0.1)
         after = {k: v for k, v in tree(self.root).items() if not k.startswith("data/")}
         assert after == outside, "files appeared or changed beside the data directory"
         stray = [k for k in tree(self.data_dir) if not SERVER_NAMES.fullmatch(k)]
