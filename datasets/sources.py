@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from domain.taxonomy import LABEL_NAMES
-from vision.sources import IMAGE_SUFFIXES as IMAGE_SUFFIXES  # one set of photo suffixes; training imports it from here
+from vision.sources import IMAGE_SUFFIXES
 
 # Roboflow rounds coordinates to 6-16 digits; anything further out than this is a real error.
 COORD_TOLERANCE = 1e-3

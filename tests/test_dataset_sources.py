@@ -16,7 +16,6 @@ import pytest
 
 from datasets.sources import (
     GRAFFITI_RUN_GAP_S,
-    IMAGE_SUFFIXES,
     SOURCES,
     Sample,
     SourceSpec,
@@ -29,6 +28,7 @@ from datasets.sources import (
     roboflow_group,
 )
 from domain.taxonomy import LABEL_NAMES
+from vision.sources import IMAGE_SUFFIXES
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RF_SUFFIX = re.compile(r"_(?:jpe?g|png)\.rf\..*$")

@@ -107,6 +107,7 @@ def test_train_refuses_without_a_run_or_over_one(tmp_path: Path) -> None:
 def test_tiny_fine_tune_writes_a_checkpoint(tmp_path: Path) -> None:
     import torch
     import ultralytics.utils.torch_utils as torch_utils
+    import yaml
 
     from training.train import train
 
@@ -131,7 +132,8 @@ def test_tiny_fine_tune_writes_a_checkpoint(tmp_path: Path) -> None:
     # The run trained on the balanced list, with the camera transforms stored for --resume.
     listed = (run / "train-balanced.txt").read_text(encoding="utf-8").split()
     assert len(listed) == len(list((tmp_path / "ds" / "images" / "train").glob("*.jpg")))  # one source: no repeats
-    args = torch.load(best, weights_only=False)["train_args"]
-    assert args["data"] == str((run / "data-balanced.yaml").resolve())
+    assert torch.load(best, weights_only=False)["train_args"]["data"] == str((run / "data-balanced.yaml").resolve())
+    # The run's arguments (what an interrupted run's last.pt carries for --resume) hold the camera transforms.
+    args = yaml.safe_load((run / "args.yaml").read_text(encoding="utf-8"))
     stored = [t["transform"]["__class_fullname__"] for t in args["augmentations"]]
     assert stored[0] == "Downscale" and stored[-1] == "ImageCompression"

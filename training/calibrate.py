@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from training.evaluate import DEFAULT_THRESHOLD, SplitDetections
+from training.detections import SplitDetections
+from training.evaluate import DEFAULT_THRESHOLD
 from vision.detector import THRESHOLDS_KEY
 
 MIN_THRESHOLD = 0.10  # below this a shipped model reports noise

@@ -19,13 +19,13 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from datasets.sources import IMAGE_SUFFIXES, SOURCES
-from training.detections import SplitDetections as SplitDetections  # named here too: calibrate imports it from here
+from datasets.sources import SOURCES
+from training.detections import SplitDetections
 from training.reviewed import ReviewedLabels, apply_reviewed
 from vision.detector import Detector
 from vision.metrics import DetectionMetrics, ImageEval, evaluate
 from vision.pipeline import detect_sources
-from vision.sources import iter_sources
+from vision.sources import IMAGE_SUFFIXES, iter_sources
 
 AP_CONF = 0.001  # score floor for AP: the whole precision-recall curve, as COCO and Ultralytics evaluate
 DEFAULT_THRESHOLD = 0.25  # operating threshold of a label the model metadata does not name (detect's --conf)

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from datasets.sources import IMAGE_SUFFIXES
+from vision.sources import IMAGE_SUFFIXES
 
 SYNTHETIC_PREFIX = "synth"
 
