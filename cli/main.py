@@ -10,10 +10,40 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import calibrate, dataset, detect, evaluate, evidence, export, fuse, quantize, scan, serve, token, train, user
+from cli import (
+    calibrate,
+    curve,
+    dataset,
+    detect,
+    evaluate,
+    evidence,
+    export,
+    fuse,
+    quantize,
+    scan,
+    serve,
+    token,
+    train,
+    user,
+)
 from domain.errors import GridWatchError
 
-COMMANDS = (detect, scan, serve, user, token, evidence, export, evaluate, quantize, fuse, calibrate, train, dataset)
+COMMANDS = (
+    detect,
+    scan,
+    serve,
+    user,
+    token,
+    evidence,
+    export,
+    evaluate,
+    quantize,
+    fuse,
+    calibrate,
+    train,
+    curve,
+    dataset,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

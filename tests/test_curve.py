@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from training.curve import COLUMNS, curve_markdown, read_curve
 
 HEADER = "epoch,time," + ",".join(COLUMNS) + ",lr/pg0"
@@ -43,3 +44,11 @@ def test_bad_results(tmp_path: Path, text: str, message: str) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         read_curve(path)
+
+
+def test_cli_curve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _write(tmp_path / "results.csv", ["1,900,1.7,4.5,1.6,3.0,0.5,0.3,0.35,0.2,0.01"])
+    assert main(["curve", str(tmp_path)]) == 0
+    assert "| 1 | 0.25 |" in capsys.readouterr().out
+    assert main(["curve", str(tmp_path / "missing")]) == 2
+    assert "results.csv" in capsys.readouterr().err
