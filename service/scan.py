@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 from sqlalchemy.orm import Session
 
 from domain.errors import GridWatchError, ScanError
 from domain.taxonomy import Violation
+from service.capture_time import TimeSource, capture_time
 from service.cases.phones import attach_phones
 from service.cases.placement import locate
 from service.cases.sightings import IngestResult, Outcome
@@ -36,8 +36,6 @@ from vision.pipeline import PhotoResult, detect_sources
 from vision.rules.events import ViolationEvent
 from vision.rules.photo import photo_violations
 from vision.sources import Source, iter_sources
-
-TimeSource = Literal["exif", "mtime", "now"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +55,7 @@ class PhotoScan:
     error: str | None = None
     taken_at: datetime | None = None
     time_source: TimeSource | None = None  # where taken_at came from: EXIF, the file's mtime, or the scan time
+    time_note: str | None = None  # why the EXIF time was passed over (implausible), None when it was not
     camera_id: str | None = None
     place_id: str | None = None
     lat: float | None = None
@@ -72,6 +71,7 @@ class PhotoScan:
             "path": self.path,
             "taken_at": self.taken_at.isoformat() if self.taken_at else None,
             "time_source": self.time_source,
+            "time_note": self.time_note,
             "camera": self.camera_id,
             "place": self.place_id,
             "lat": self.lat,
@@ -198,16 +198,6 @@ def resolve_where(ctx: Context, camera: str | None, place: str | None, lat: floa
     return Where(camera, place, lat, lon)
 
 
-def _taken_at(ctx: Context, path: str, exif_time: datetime | None) -> tuple[datetime, TimeSource]:
-    """EXIF capture time, else the file's modification time, else now (archive members have no file of their own)."""
-    if exif_time is not None:
-        return exif_time, "exif"
-    file = Path(path)
-    if file.is_file():
-        return datetime.fromtimestamp(file.stat().st_mtime, ctx.site.calendar.tz), "mtime"
-    return ctx.manager.clock(), "now"
-
-
 def scan_photo(
     ctx: Context,
     result: PhotoResult,
@@ -225,7 +215,8 @@ def scan_photo(
         return PhotoScan(result.path, error=result.error or "unreadable")
     site = ctx.site
     exif = read_exif(data, site.calendar.tz)
-    taken_at, time_source = _taken_at(ctx, result.path, exif.taken_at)
+    when = capture_time(exif.taken_at, Path(result.path), site.calendar.tz, ctx.manager.clock())
+    taken_at = when.at
     lat, lon = fixed.lat, fixed.lon
     if fixed.camera_id is None and fixed.place_id is None and lat is None:  # nothing named: the photo's GPS
         lat, lon = exif.lat, exif.lon
@@ -244,7 +235,8 @@ def scan_photo(
     photo = PhotoScan(
         result.path,
         taken_at=taken_at,
-        time_source=time_source,
+        time_source=when.source,
+        time_note=when.note,
         camera_id=where.camera_id,
         place_id=where.place_id,
         lat=where.lat,

@@ -66,6 +66,7 @@ ROUTES = [
     Route("GET", "/api/v1/batches", INGEST),
     Route("GET", "/api/v1/batches/{batch}", INGEST),
     Route("GET", "/api/v1/batches/{batch}/items", INGEST),
+    Route("POST", "/api/v1/batches/{batch}/cancel", STAFF),
     Route("GET", "/api/v1/evidence/{sha}", USERS, hidden_from=_EAST),
     Route("GET", "/api/v1/exports/cases.csv", USERS),
     Route("GET", "/api/v1/exports/kpis.xlsx", USERS),

@@ -19,12 +19,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import CaseError, PasswordError, SiteConfigError, UnknownItemError, UserError, UserExists
 from domain.lifecycle import IllegalTransition
+from service.store.db import is_database_unavailable
 from service.store.evidence import is_storage_full
 
 log = logging.getLogger(__name__)
@@ -66,14 +67,6 @@ def _summary(errors: list[dict[str, Any]]) -> str:
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers)
-
-
-def is_database_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database cannot be reached or used right now (server down or restarting, the
-    connection dropped, the pool exhausted, SQLite locked or its disk failing), not that the statement is wrong."""
-    if isinstance(exc, SQLAlchemyTimeout | OperationalError | InterfaceError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def _first_line(exc: BaseException) -> str:

@@ -130,6 +130,7 @@ def finish_item(session: Session, photo: PhotoScan, *, item_id: int, now: dateti
         ItemState.DONE,
         now,
         taken_at=photo.taken_at,
+        time_note=photo.time_note[:200] if photo.time_note else None,
         place_id=photo.place_id,
         lat=photo.lat,
         lon=photo.lon,
@@ -163,6 +164,28 @@ def fail_item(session: Session, item_id: int, error: str, now: datetime) -> None
             .where(PhotoBatch.id == batch_id)
             .values(processed=PhotoBatch.processed + 1, failed=PhotoBatch.failed + 1, state=BatchState.PROCESSING)
         )
+
+
+def cancel_batch(session: Session, batch_id: str, actor: str, now: datetime) -> int:
+    """Fail every pending item of a batch as cancelled by ``actor`` and close it; returns how many were pending.
+
+    Items the worker has in hand finish or fail as usual: an item is claimed only while pending.
+    """
+    cancelled = len(
+        session.execute(
+            update(PhotoBatchItem)
+            .where(PhotoBatchItem.batch_id == batch_id, PhotoBatchItem.state == ItemState.PENDING)
+            .values(state=ItemState.FAILED, processed_at=now, error=f"cancelled by {actor}")
+            .returning(PhotoBatchItem.id)
+        ).all()
+    )
+    session.execute(
+        update(PhotoBatch)
+        .where(PhotoBatch.id == batch_id)
+        .values(processed=PhotoBatch.processed + cancelled, failed=PhotoBatch.failed + cancelled)
+    )
+    close_if_finished(session, batch_id, now)
+    return cancelled
 
 
 def close_if_finished(session: Session, batch_id: str, now: datetime) -> bool:

@@ -4,8 +4,10 @@ One thread takes the oldest unfinished batch and runs its pending photos through
 and the case manager (:func:`service.scan.scan_photo`), a chunk at a time so decoding overlaps inference. Each
 photo's item is marked done in the transaction that ingests its sightings, so a crash (kill -9 included) loses
 nothing and repeats nothing: on start-up the worker finds the pending items and goes on. Database trouble and a full
-disk are not a photo's fault: the worker logs them, waits and tries the same items again. At start-up it removes
-the folders of uploads that a crash cut off before they became batches.
+disk are not a photo's fault: the worker logs them, waits and tries the same items again. Anything else that goes
+wrong with one photo is that photo's fault: it is tried :data:`MAX_ATTEMPTS` times, then failed alone, so one bad
+photo never holds up its batch or the batches queued behind it. At start-up it removes the folders of uploads that a
+crash cut off before they became batches.
 """
 
 from __future__ import annotations
@@ -19,21 +21,25 @@ from functools import partial
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from domain.errors import GridWatchError
 from service.batches import store as batches
 from service.batches.ingest import batch_dir
 from service.context import Context
-from service.scan import Where, detect_kept, scan_photo
+from service.scan import PhotoScan, Where, detect_kept, scan_photo
+from service.store.db import is_database_unavailable
 from service.store.evidence import is_storage_full
 from service.store.models import PhotoBatch, PhotoBatchItem
 from vision.imageio import read_bytes
+from vision.pipeline import PhotoResult
 from vision.sources import Source
 
 log = logging.getLogger(__name__)
 
 CHUNK = 16  # items read per query: bounded memory, and the pipeline stays full
 RETRY_S = 5.0
+MAX_ATTEMPTS = 3  # of one photo that fails for an unexpected reason, before it is failed alone
 
 
 class BatchWorker:
@@ -48,6 +54,8 @@ class BatchWorker:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Sweep cut-off uploads and start the thread (again after :meth:`stop`, with the pending items)."""
+        self._stop.clear()
         try:
             self.sweep_orphans()
         except Exception:  # a sweep that fails must not keep the service from starting
@@ -123,16 +131,36 @@ class BatchWorker:
         sources = [Source(item.name, read=partial(read_bytes, folder / item.stored)) for item in items]
         photos = detect_kept(sources, ctx.detector, workers=self.workers)
         for item, (result, data) in zip(items, photos, strict=False):
-            finish = partial(batches.finish_item, item_id=item.id, now=ctx.manager.clock())
-            try:
-                photo = scan_photo(ctx, result, data, where, then=finish)
-                error = photo.error
-            except (GridWatchError, OSError) as exc:  # refused by the case manager or the evidence folder
-                if is_storage_full(exc):
-                    raise  # not the photo's fault: it stays pending and is tried again after RETRY_S
-                error = str(exc)
+            error = self._scan_item(item, result, data, where)
             if error is not None:
                 with ctx.store.transaction() as s:
                     batches.fail_item(s, item.id, error, ctx.manager.clock())
             if stop():
                 return
+
+    def _scan_item(self, item: PhotoBatchItem, result: PhotoResult, data: bytes | None, where: Where) -> str | None:
+        """Judge one photo and mark it done; returns why it failed (None when it did not).
+
+        Raises what is not the photo's fault (a full disk, a database that is down), so the worker waits and
+        tries again; anything else unexpected is retried, then reported as the photo's error.
+        """
+        ctx = self.ctx
+        attempt = 0
+        while True:
+            attempt += 1
+            finish: Callable[[Session, PhotoScan], None] = partial(
+                batches.finish_item, item_id=item.id, now=ctx.manager.clock()
+            )
+            try:
+                return scan_photo(ctx, result, data, where, then=finish).error
+            except (GridWatchError, OSError) as exc:  # refused by the case manager or the evidence folder
+                if is_storage_full(exc):
+                    raise  # not the photo's fault: it stays pending and is tried again after RETRY_S
+                return str(exc)
+            except Exception as exc:
+                if is_database_unavailable(exc):
+                    raise
+                if attempt >= MAX_ATTEMPTS:
+                    log.exception("photo %s (%s) failed %d times; failing it alone", item.id, item.name, attempt)
+                    return f"internal error ({type(exc).__name__}); the photo was set aside"
+                log.warning("photo %s (%s) failed (%r); trying again", item.id, item.name, exc)

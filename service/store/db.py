@@ -13,7 +13,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.core.config import Settings
@@ -24,6 +25,14 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 _WRITE_OPTION = "gridwatch_write"
 _UNIQUE_VIOLATION = "23505"  # PostgreSQL SQLSTATE
 T = TypeVar("T")
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached or used right now (server down or restarting, the
+    connection dropped, the pool exhausted, SQLite locked or its disk failing), not that the statement is wrong."""
+    if isinstance(exc, SQLAlchemyTimeout | OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 @dataclass(frozen=True)

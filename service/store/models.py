@@ -474,6 +474,7 @@ class PhotoBatchItem(Base):
     state: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
     taken_at: Mapped[datetime | None]
+    time_note: Mapped[str | None] = mapped_column(String(200))  # why the photo's EXIF time was passed over
     place_id: Mapped[str | None] = mapped_column(String(64))
     lat: Mapped[float | None]
     lon: Mapped[float | None]

@@ -15,10 +15,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from domain.errors import ScanError, UploadError
-from service.api.deps import CtxDep, Ingest, SessionDep, limit_uploads
+from service.api.deps import CtxDep, Ingest, SessionDep, Staff, limit_uploads
 from service.api.errors import error_body, not_found
 from service.api.schemas import Page
 from service.api.schemas.batches import Batch, BatchCases, BatchItem, BatchSummary, ItemError
+from service.auth import audit
 from service.batches import store as batches
 from service.batches.ingest import BatchFolder, Limits, MultipartReceiver, batch_dir, new_batch_id
 from service.scan import resolve_where
@@ -148,6 +149,19 @@ def get_one(batch_id: str, session: SessionDep, _: Ingest) -> Batch:
     if batch is None:
         not_found(f"batch {batch_id[:40]}")
     return _batch(session, batch)
+
+
+@router.post("/{batch_id}/cancel", response_model=Batch, summary="stop a batch: its pending photos fail as cancelled")
+def cancel(batch_id: str, ctx: CtxDep, principal: Staff) -> Batch:
+    """Operators stop a batch they no longer want processed (or one stuck behind a fault); audited."""
+    with ctx.store.transaction() as session:
+        if batches.get_batch(session, batch_id) is None:
+            not_found(f"batch {batch_id[:40]}")
+        cancelled = batches.cancel_batch(session, batch_id, principal.name, ctx.manager.clock())
+        audit.record(session, principal.name, "batch.cancel", f"batch:{batch_id}", {"cancelled": cancelled})
+        session.flush()
+        session.expire_all()
+        return _batch(session, session.get_one(PhotoBatch, batch_id))
 
 
 @router.get("/{batch_id}/items", response_model=Page[BatchItem], summary="the photos of a batch, in upload order")

@@ -69,6 +69,7 @@ class BatchItem(Response):
     state: str
     error: str | None
     taken_at: datetime | None
+    time_note: str | None  # why the photo's EXIF capture time was not used (implausible)
     place_id: str | None
     lat: float | None
     lon: float | None
