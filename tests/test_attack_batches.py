@@ -16,13 +16,16 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from domain.errors import UploadError
 from service.app import create_app
 from service.auth.users import create_user, get_user
+from service.batches.ingest import BatchFolder, Limits
 from service.batches.worker import MAX_ATTEMPTS
 from service.core.config import Settings
 from service.core.site import dump_site
 from service.scan import scan_photo
 from tests.api_fixtures import PASSWORD, USERS, Api
+from tests.hostile_inputs import build_zip
 from tests.test_batches import BATCH_SITE, PLACE, wait_done
 from vision.detector import Detector
 from vision.exif import DATETIME_ORIGINAL, EXIF_IFD, OFFSET_TIME_ORIGINAL
@@ -141,3 +144,29 @@ def test_an_operator_cancels_a_queued_batch(api: Api) -> None:
         assert missing.status_code == 404
     finally:
         worker.start()
+
+
+# ---- 2. refused zip entries are bounded ----------------------------------------------------------------
+
+
+def test_a_flood_of_refused_zip_entries_is_counted_and_only_sampled(api: Api) -> None:
+    flood = build_zip([(f"note-{i}.txt", b"") for i in range(3000)])
+    batch = upload(api, [(f"flood-{n}.zip", flood) for n in range(3)] + [("ok.jpg", plain_jpeg(shade=40))])
+    assert batch["rejected_total"] == 9000
+    assert len(batch["rejected"]) == Limits().rejected_sample
+    headers = api.as_("operator")
+    shown = api.client.get(f"/api/v1/batches/{batch['id']}", headers=headers)
+    assert len(shown.content) < 50_000, "the refused entries are a sample, not a copy of the archive's directory"
+    listed = api.client.get("/api/v1/batches", headers=headers).json()
+    assert [b["rejected_total"] for b in listed["items"] if b["id"] == batch["id"]] == [9000]
+
+
+def test_archive_entries_are_bounded_per_request(tmp_path: Path) -> None:
+    archive = tmp_path / "many.zip"
+    archive.write_bytes(build_zip([(f"{i}.txt", b"") for i in range(6)]))
+    folder = BatchFolder(tmp_path / "batch", Limits(max_request_entries=10))
+    folder.add_upload("a.zip", archive)
+    archive.write_bytes(build_zip([(f"{i}.txt", b"") for i in range(6)]))
+    with pytest.raises(UploadError) as refused:
+        folder.add_upload("b.zip", archive)
+    assert refused.value.status == 413

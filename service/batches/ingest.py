@@ -4,8 +4,9 @@ Every accepted photo is written as ``<seq>.<ext>`` in ``$GRIDWATCH_DATA_DIR/batc
 client (multipart file names, zip entry names) are kept for display only and never become paths, so ``../``,
 absolute paths, drive letters and odd unicode cannot write outside the folder. Zip entries that are symlinks,
 encrypted, nested archives, or inflate beyond the limits (declared size, actual size while inflating, ratio to
-their compressed size, total) are refused one by one; a request over its byte or file-count budget is refused
-whole (413) and leaves nothing behind.
+their compressed size, total) are refused one by one: each is counted, and the first :attr:`Limits.rejected_sample`
+are kept with their reasons, so a flood of refused entries costs neither memory nor database. A request over its
+byte, entry or file-count budget is refused whole (413) and leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class Limits:
     max_request_bytes: int = 2 * 1024 * 1024 * 1024  # the whole body, zips included
     max_files: int = 5000  # accepted photos per batch, loose and from zips together
     max_zip_entries: int = 20000  # entries read from one archive's directory
+    max_request_entries: int = 50000  # entries read from all of a request's archives together
+    rejected_sample: int = 100  # refused entries kept with their reasons; the rest are only counted
     max_unpacked_bytes: int = 4 * 1024 * 1024 * 1024  # everything a request's zips may inflate to
     max_ratio: float = 200.0  # uncompressed / compressed of one entry; JPEGs barely compress
 
@@ -82,6 +85,12 @@ class _Budget:
     limits: Limits
     received: int = 0
     unpacked: int = 0
+    entries: int = 0
+
+    def take_entries(self, n: int) -> None:
+        self.entries += n
+        if self.entries > self.limits.max_request_entries:
+            raise UploadError(f"more than {self.limits.max_request_entries:,} archive entries in one request", 413)
 
     def take_received(self, n: int) -> None:
         self.received += n
@@ -101,11 +110,18 @@ class BatchFolder:
     root: Path
     limits: Limits
     items: list[NewItem] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)  # the first ``limits.rejected_sample`` refused entries
+    rejected_total: int = 0
 
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=False)
         self.budget = _Budget(self.limits)
+
+    def reject(self, name: str, error: str) -> None:
+        """Count a refused entry; keep it with its reason while the sample has room."""
+        self.rejected_total += 1
+        if len(self.rejected) < self.limits.rejected_sample:
+            self.rejected.append(Rejected(name, error))
 
     def _next_path(self, suffix: str) -> tuple[str, Path]:
         if len(self.items) >= self.limits.max_files:
@@ -129,7 +145,7 @@ class BatchFolder:
                 out.write(chunk)
         if size > self.limits.max_file_bytes:
             path.unlink()
-            self.rejected.append(Rejected(name, f"file larger than {self.limits.max_file_bytes:,} bytes"))
+            self.reject(name, f"file larger than {self.limits.max_file_bytes:,} bytes")
             return
         self.items.append(NewItem(name, stored, size, digest.hexdigest()))
 
@@ -140,10 +156,11 @@ class BatchFolder:
                 infos = zf.infolist()
                 if len(infos) > self.limits.max_zip_entries:
                     raise UploadError(f"{name}: more than {self.limits.max_zip_entries} entries in the archive", 413)
+                self.budget.take_entries(len(infos))
                 for info in sorted(infos, key=lambda i: i.filename):
                     self._add_member(name, zf, info)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
-            self.rejected.append(Rejected(name, f"unreadable zip archive: {exc}"))
+            self.reject(name, f"unreadable zip archive: {exc}")
 
     def _add_member(self, archive_name: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         if info.is_dir():
@@ -160,7 +177,7 @@ class BatchFolder:
         if reason is None and info.file_size > self.limits.max_ratio * max(info.compress_size, 1):
             reason = f"entry inflates {info.file_size / max(info.compress_size, 1):,.0f}x (zip bomb)"
         if reason is not None:
-            self.rejected.append(Rejected(shown, reason))
+            self.reject(shown, reason)
             return
         try:
             with zf.open(info) as member:
@@ -168,7 +185,7 @@ class BatchFolder:
                 self.add_stream(shown, member.read, unpacked=True)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             self._drop_partial()
-            self.rejected.append(Rejected(shown, f"corrupt archive entry: {exc}"))
+            self.reject(shown, f"corrupt archive entry: {exc}")
 
     def _drop_partial(self) -> None:
         """Remove the file of an entry that failed half-way (it was never added to ``items``)."""

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from service.cases.sightings import Outcome
 from service.scan import PhotoScan
@@ -49,13 +49,15 @@ def create_batch(
     items: Sequence[NewItem],
     rejected: Sequence[Rejected],
     *,
+    rejected_total: int | None = None,
     actor: str,
     now: datetime,
     place_id: str | None = None,
     lat: float | None = None,
     lon: float | None = None,
 ) -> PhotoBatch:
-    """Insert a queued batch and its pending items (seq from 1, in upload order)."""
+    """Insert a queued batch and its pending items (seq from 1, in upload order); ``rejected`` is a sample of the
+    ``rejected_total`` entries refused at upload (default: all of them)."""
     batch = PhotoBatch(
         id=batch_id,
         state=BatchState.QUEUED if items else BatchState.DONE,
@@ -73,6 +75,7 @@ def create_batch(
         updated=0,
         duplicate=0,
         rejected=[r.to_json() for r in rejected],
+        rejected_total=len(rejected) if rejected_total is None else rejected_total,
     )
     session.add(batch)
     session.flush()
@@ -210,8 +213,13 @@ def get_batch(session: Session, batch_id: str) -> PhotoBatch | None:
 
 
 def list_batches(session: Session, *, limit: int = 50, offset: int = 0) -> list[PhotoBatch]:
-    """Newest first."""
-    query = select(PhotoBatch).order_by(PhotoBatch.created_at.desc(), PhotoBatch.id).limit(min(limit, MAX_PAGE))
+    """Newest first, without the refused entries' sample (a summary never shows it)."""
+    query = (
+        select(PhotoBatch)
+        .options(defer(PhotoBatch.rejected))
+        .order_by(PhotoBatch.created_at.desc(), PhotoBatch.id)
+        .limit(min(limit, MAX_PAGE))
+    )
     return list(session.scalars(query.offset(offset)))
 
 

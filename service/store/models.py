@@ -451,7 +451,8 @@ class PhotoBatch(Base):
     recurred: Mapped[int] = mapped_column(default=0)
     updated: Mapped[int] = mapped_column(default=0)
     duplicate: Mapped[int] = mapped_column(default=0)
-    rejected: Mapped[list[Any]]  # [{"name", "error"}] for upload entries refused before any processing
+    rejected: Mapped[list[Any]]  # [{"name", "error"}]: a bounded sample of the upload entries refused
+    rejected_total: Mapped[int] = mapped_column(default=0, server_default="0")  # all of them, counted
 
 
 class PhotoBatchItem(Base):

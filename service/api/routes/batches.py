@@ -26,6 +26,7 @@ from service.scan import resolve_where
 from service.store.models import ItemState, PhotoBatch
 
 router = APIRouter(prefix="/batches", tags=["batches"])
+ERRORS_SHOWN = 100  # failed photos shown with a batch; the rest are paged through /items?state=failed
 
 
 def _float(value: str | None, name: str) -> float | None:
@@ -38,7 +39,7 @@ def _float(value: str | None, name: str) -> float | None:
 
 
 def _batch(session: SessionDep, batch: PhotoBatch) -> Batch:
-    failed = batches.list_items(session, batch.id, state=ItemState.FAILED, limit=batches.MAX_PAGE)
+    failed = batches.list_items(session, batch.id, state=ItemState.FAILED, limit=ERRORS_SHOWN)
     return Batch.model_validate(
         {
             **BatchSummary.model_validate(batch).model_dump(),
@@ -100,7 +101,7 @@ async def upload(request: Request, ctx: CtxDep, principal: Ingest) -> JSONRespon
             where = resolve_where(ctx, None, place, lat, lon)
         except ScanError as exc:
             raise UploadError(str(exc), 422) from None
-        if not folder.items and not folder.rejected:
+        if not folder.items and not folder.rejected_total:
             raise UploadError("no files in the upload (multipart field 'files')", 422)
     except UploadError as exc:
         folder.discard()
@@ -116,6 +117,7 @@ async def upload(request: Request, ctx: CtxDep, principal: Ingest) -> JSONRespon
                 batch_id,
                 folder.items,
                 folder.rejected,
+                rejected_total=folder.rejected_total,
                 actor=principal.name,
                 now=ctx.manager.clock(),
                 place_id=where.place_id,

@@ -37,6 +37,7 @@ class BatchSummary(Response):
     recurred: int
     updated: int
     duplicate: int
+    rejected_total: int  # upload entries refused before processing (zip members that are no photo, unsafe...)
 
 
 class ItemError(Response):
@@ -46,7 +47,9 @@ class ItemError(Response):
 
 
 class Batch(BatchSummary):
-    """A batch with the entries refused at upload, the photos that failed and the cases it touched."""
+    """A batch with a sample of the entries refused at upload (``rejected_total`` counts them all), the first
+    photos that failed (``failed`` counts them all; ``/items?state=failed`` pages through them) and the cases it
+    touched."""
 
     rejected: list[RejectedEntry]
     errors: list[ItemError]
