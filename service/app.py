@@ -15,7 +15,9 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from service.api import errors
+from service.api.auth_first import AuthenticateFirst
 from service.api.background import background
+from service.api.body_limit import BodyLimit
 from service.api.metrics import Metrics
 from service.api.routes import (
     auth,
@@ -118,6 +120,9 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
     limit = settings.upload_rate_limit
     app.state.upload_limits = SlidingWindow(limit, settings.upload_rate_window_s) if limit else None
     errors.install(app)
+    # Added last runs first: the size check wraps the authentication, which runs before any route reads a body.
+    app.add_middleware(AuthenticateFirst)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     _count_requests(app)
     app.include_router(health.router)
     app.include_router(ui_pages.router)  # the operator web UI at /

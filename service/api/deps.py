@@ -25,7 +25,7 @@ from service.store.models import Role
 
 SESSION_COOKIE = "gridwatch_session"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def _presented_token(request: Request) -> tuple[str | None, bool]:
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
-            raise HTTPException(401, "malformed Authorization header: use 'Bearer <token>'", headers=_CHALLENGE)
+            raise HTTPException(401, "malformed Authorization header: use 'Bearer <token>'", headers=CHALLENGE)
         return value.strip(), False
     cookie = request.cookies.get(SESSION_COOKIE)
     return (cookie, True) if cookie else (None, False)
@@ -70,25 +70,34 @@ def _check_origin(request: Request) -> None:
         raise HTTPException(403, "cross-origin request with the session cookie refused")
 
 
-def optional_principal(request: Request, ctx: Annotated[Context, Depends(get_ctx)]) -> Principal | None:
-    """The principal of a valid token, None for an anonymous request; 401 for an invalid or expired token."""
+def resolve_principal(request: Request, ctx: Context) -> Principal | None:
+    """The principal of the request's token (found once per request, then kept on ``request.state``), None for an
+    anonymous request; 401 for an invalid or expired token, 403 for a cross-origin cookie write."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
     value, from_cookie = _presented_token(request)
     if value is None:
         return None
     with ctx.store.session() as session:
         principal = tokens.resolve(session, value)
     if principal is None:
-        raise HTTPException(401, "invalid, expired or revoked token", headers=_CHALLENGE)
+        raise HTTPException(401, "invalid, expired or revoked token", headers=CHALLENGE)
     if from_cookie and request.method not in _SAFE_METHODS:
         _check_origin(request)
-    request.state.principal = principal  # for the access log and metrics
+    request.state.principal = principal  # for the route's dependency, the access log and metrics
     return principal
+
+
+def optional_principal(request: Request, ctx: Annotated[Context, Depends(get_ctx)]) -> Principal | None:
+    """The principal of a valid token, None for an anonymous request; 401 for an invalid or expired token."""
+    return resolve_principal(request, ctx)
 
 
 def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
     """Any authenticated principal (user or API token)."""
     if principal is None:
-        raise HTTPException(401, "authentication required", headers=_CHALLENGE)
+        raise HTTPException(401, "authentication required", headers=CHALLENGE)
     return principal
 
 

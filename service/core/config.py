@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     )
     session_hours: float = Field(default=12.0, gt=0.0, le=24.0 * 30, description="lifetime of a login session")
     cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")
+    max_body_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="largest request body of any route but the uploads, which stream to disk under their own limits",
+    )
     # Uploads (photo batches, handling photos) per principal: a leaked token or a runaway phone app must not fill
     # the disk or starve the detector for everyone else.
     upload_rate_limit: int = Field(

@@ -1,0 +1,80 @@
+"""The attacks on ``gridwatch serve`` over HTTP that the independent attack found (issue 14), against the real
+process on a loopback port with raw sockets where the attack lives below HTTP clients: huge and endless bodies,
+bodies sent before authentication, and the other faults of the HTTP surface.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from service.core.site import dump_site
+from tests.db_fixtures import SITE
+from tests.service_process import ServiceProcess
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    root = tmp_path_factory.mktemp("attack-http")
+    site = root / "site.yaml"
+    dump_site(SITE, site)
+    env = {"GRIDWATCH_SITE": str(site), "GRIDWATCH_THREADS": "1", "GRIDWATCH_MAX_BODY_BYTES": str(64 * 1024)}
+    with ServiceProcess(root, env) as service:
+        yield service
+
+
+def raw(server: ServiceProcess, head: str, body: bytes = b"", *, timeout: float = 10.0) -> tuple[bytes, float]:
+    """Send ``head`` (request line and headers) and ``body`` on a fresh connection; the answer's bytes as far as
+    the server sends them before closing or ``timeout``, and the seconds until its first byte."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as sock:
+        start = time.monotonic()
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        answer = sock.recv(65536)
+        first = time.monotonic() - start
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+                if b"\r\n\r\n" in answer and len(answer) > 2000:
+                    break
+        except TimeoutError:
+            pass
+    return answer, first
+
+
+def status(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1])
+
+
+# ---- 3. bodies are bounded and wait for authentication --------------------------------------------------
+
+
+def test_a_huge_anonymous_login_body_is_refused_before_it_is_read(server: ServiceProcess) -> None:
+    head = f"POST /api/v1/auth/login HTTP/1.1\nHost: x\nContent-Type: application/json\nContent-Length: {400 << 20}\n"
+    answer, first = raw(server, head, b'{"username": "')
+    assert status(answer) == 413 and first < 5.0, answer[:300]
+
+
+def test_a_chunked_body_is_cut_off_at_the_limit(server: ServiceProcess) -> None:
+    head = "POST /api/v1/auth/login HTTP/1.1\nHost: x\nContent-Type: application/json\nTransfer-Encoding: chunked\n"
+    chunk = b"a" * 16384
+    body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(8))  # 128 KiB, twice the limit
+    answer, _ = raw(server, head, body)
+    assert status(answer) == 413, answer[:300]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/users", "/api/v1/cases/verdicts", "/api/v1/webhooks"])
+def test_an_anonymous_body_to_a_protected_route_is_refused_before_it_is_read(server: ServiceProcess, path: str) -> None:
+    # 60 KiB declared (under the size limit), 10 bytes sent: a server that read the body first would wait for it.
+    head = f"POST {path} HTTP/1.1\nHost: x\nContent-Type: application/json\nContent-Length: {60 * 1024}\n"
+    answer, first = raw(server, head, b'{"name": "', timeout=8.0)
+    assert status(answer) == 401 and first < 5.0, answer[:300]
+    forged = head + "Authorization: Bearer gw_not-a-real-token\n"
+    answer, first = raw(server, forged, b'{"name": "', timeout=8.0)
+    assert status(answer) == 401 and first < 5.0, answer[:300]
+
+
+def test_a_signed_in_admin_still_posts_bodies(server: ServiceProcess) -> None:
+    server.add_user("body-check", "viewer", "correct-horse-battery")
