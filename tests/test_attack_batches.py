@@ -7,6 +7,7 @@ used as server paths, and a client that drops mid-upload.
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from PIL import Image
 from domain.errors import UploadError
 from service.app import create_app
 from service.auth.users import create_user, get_user
-from service.batches.ingest import BatchFolder, Limits
+from service.batches.ingest import BatchFolder, Limits, batch_dir
 from service.batches.worker import MAX_ATTEMPTS
 from service.core.config import Settings
 from service.core.site import dump_site
@@ -170,3 +171,27 @@ def test_archive_entries_are_bounded_per_request(tmp_path: Path) -> None:
     with pytest.raises(UploadError) as refused:
         folder.add_upload("b.zip", archive)
     assert refused.value.status == 413
+
+
+# ---- 4. batch working files are deleted, and what a request unpacks is bounded ------------------------------
+
+
+def test_a_finished_batch_leaves_no_working_files(api: Api) -> None:
+    archive = build_zip([(f"p{i}.jpg", plain_jpeg(shade=100 + i)) for i in range(3)])
+    batch = upload(api, [("three.zip", archive), ("loose.jpg", plain_jpeg(shade=7))], place=PLACE)
+    wait_done(api.client, api.as_("operator"), batch["id"], timeout=60)
+    folder = batch_dir(api.ctx.settings.data_dir, batch["id"])
+    deadline = time.monotonic() + 10  # the folder goes right after the batch is marked done
+    while folder.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not folder.exists()
+
+
+def test_a_request_that_unpacks_past_its_budget_is_refused_whole(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Limits().max_unpacked_bytes <= 1024**3
+    monkeypatch.setattr(api.app.state, "batch_limits", Limits(max_unpacked_bytes=100_000))
+    archive = build_zip([(f"p{i}.jpg", bytes(range(256)) * 200) for i in range(3)])  # 51 KB each
+    parts = [("files", ("big.zip", archive, "application/zip"))]
+    response = api.client.post("/api/v1/batches", headers=api.as_("operator"), files=parts, data={"place": PLACE})
+    assert response.status_code == 413, response.text
+    assert not any((api.ctx.settings.data_dir / "batches").glob("*/*"))

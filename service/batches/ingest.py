@@ -47,7 +47,8 @@ class Limits:
     max_zip_entries: int = 20000  # entries read from one archive's directory
     max_request_entries: int = 50000  # entries read from all of a request's archives together
     rejected_sample: int = 100  # refused entries kept with their reasons; the rest are only counted
-    max_unpacked_bytes: int = 4 * 1024 * 1024 * 1024  # everything a request's zips may inflate to
+    # Everything a request's zips may inflate to on disk; a batch's files are deleted once its photos are judged.
+    max_unpacked_bytes: int = 1024 * 1024 * 1024
     max_ratio: float = 200.0  # uncompressed / compressed of one entry; JPEGs barely compress
 
 

@@ -30,7 +30,7 @@ from service.context import Context
 from service.scan import PhotoScan, Where, detect_kept, scan_photo
 from service.store.db import is_database_unavailable
 from service.store.evidence import is_storage_full
-from service.store.models import PhotoBatch, PhotoBatchItem
+from service.store.models import BatchState, PhotoBatch, PhotoBatchItem
 from vision.imageio import read_bytes
 from vision.pipeline import PhotoResult
 from vision.sources import Source
@@ -64,19 +64,24 @@ class BatchWorker:
         self._thread.start()
 
     def sweep_orphans(self) -> int:
-        """Remove batch folders without a batch: uploads cut off by a crash (kill -9, power loss) after their folder
-        was made and before the batch was recorded. Called at start-up, before any upload can be in flight."""
+        """Remove batch folders nothing will read again: uploads cut off by a crash (kill -9, power loss) after their
+        folder was made and before the batch was recorded, and folders of finished batches (a crash between the
+        last item and the folder's removal). Called at start-up, before any upload can be in flight."""
         root = self.ctx.settings.data_dir / "batches"
         folders = {p.name: p for p in root.glob("*") if p.is_dir() and re.fullmatch(r"[0-9a-f]{32}", p.name)}
         if not folders:
             return 0
         with self.ctx.store.session() as s:
-            known = set(s.scalars(select(PhotoBatch.id).where(PhotoBatch.id.in_(list(folders)))))
-        orphans = [folder for name, folder in folders.items() if name not in known]
-        for folder in orphans:
-            log.warning("removing %s: an upload that never became a batch (the service stopped mid-upload)", folder)
+            unfinished = set(
+                s.scalars(
+                    select(PhotoBatch.id).where(PhotoBatch.id.in_(list(folders)), PhotoBatch.state != BatchState.DONE)
+                )
+            )
+        stale = [folder for name, folder in folders.items() if name not in unfinished]
+        for folder in stale:
+            log.warning("removing %s: an upload that never became a batch, or a finished batch's files", folder)
             shutil.rmtree(folder, ignore_errors=True)
-        return len(orphans)
+        return len(stale)
 
     def wake(self) -> None:
         self._wake.set()
@@ -124,7 +129,9 @@ class BatchWorker:
                 break
             self._chunk(items, folder, where, stop)
         with ctx.store.transaction() as s:
-            batches.close_if_finished(s, batch_id, ctx.manager.clock())
+            finished = batches.close_if_finished(s, batch_id, ctx.manager.clock())
+        if finished:  # what must be kept is in the evidence store now; the uploaded copies are working files
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _chunk(self, items: list[PhotoBatchItem], folder: Path, where: Where, stop: Callable[[], bool]) -> None:
         ctx = self.ctx
@@ -135,6 +142,7 @@ class BatchWorker:
             if error is not None:
                 with ctx.store.transaction() as s:
                     batches.fail_item(s, item.id, error, ctx.manager.clock())
+            (folder / item.stored).unlink(missing_ok=True)  # judged: its evidence, if any, is stored
             if stop():
                 return
 

@@ -8,6 +8,7 @@ per principal (``Settings.upload_rate_limit``, 429 with Retry-After).
 
 from __future__ import annotations
 
+import shutil
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -163,7 +164,9 @@ def cancel(batch_id: str, ctx: CtxDep, principal: Staff) -> Batch:
         audit.record(session, principal.name, "batch.cancel", f"batch:{batch_id}", {"cancelled": cancelled})
         session.flush()
         session.expire_all()
-        return _batch(session, session.get_one(PhotoBatch, batch_id))
+        body = _batch(session, session.get_one(PhotoBatch, batch_id))
+    shutil.rmtree(batch_dir(ctx.settings.data_dir, batch_id), ignore_errors=True)  # nothing will read them now
+    return body
 
 
 @router.get("/{batch_id}/items", response_model=Page[BatchItem], summary="the photos of a batch, in upload order")
