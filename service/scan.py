@@ -204,8 +204,14 @@ def scan_photo(
     data: bytes | None,
     fixed: Where,
     then: Callable[[Session, PhotoScan], None] | None = None,
+    *,
+    local_file: bool = True,
 ) -> PhotoScan:
     """Judge one detected photo and ingest its sightings, all in one transaction.
+
+    ``local_file``: whether the result's path names a file of this machine that the operator gave (the command
+    line), whose modification time may stand in for a missing EXIF time. An upload's name is the client's label
+    and never a path: reading it would let a client probe the server's files.
 
     ``then`` runs inside that transaction with the photo's outcome (not for a photo that could not be read, which
     touches no case). Raises :class:`GridWatchError` or ``OSError`` for a photo the case manager or the evidence
@@ -215,7 +221,8 @@ def scan_photo(
         return PhotoScan(result.path, error=result.error or "unreadable")
     site = ctx.site
     exif = read_exif(data, site.calendar.tz)
-    when = capture_time(exif.taken_at, Path(result.path), site.calendar.tz, ctx.manager.clock())
+    file = Path(result.path) if local_file else None
+    when = capture_time(exif.taken_at, file, site.calendar.tz, ctx.manager.clock())
     taken_at = when.at
     lat, lon = fixed.lat, fixed.lon
     if fixed.camera_id is None and fixed.place_id is None and lat is None:  # nothing named: the photo's GPS

@@ -187,11 +187,29 @@ def test_a_finished_batch_leaves_no_working_files(api: Api) -> None:
     assert not folder.exists()
 
 
-def test_a_request_that_unpacks_past_its_budget_is_refused_whole(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_request_that_unpacks_past_its_budget_is_refused_whole(api: Api) -> None:
     assert Limits().max_unpacked_bytes <= 1024**3
-    monkeypatch.setattr(api.app.state, "batch_limits", Limits(max_unpacked_bytes=100_000))
+    defaults = api.app.state.batch_limits
+    api.app.state.batch_limits = Limits(max_unpacked_bytes=100_000)
     archive = build_zip([(f"p{i}.jpg", bytes(range(256)) * 200) for i in range(3)])  # 51 KB each
     parts = [("files", ("big.zip", archive, "application/zip"))]
-    response = api.client.post("/api/v1/batches", headers=api.as_("operator"), files=parts, data={"place": PLACE})
+    try:
+        response = api.client.post("/api/v1/batches", headers=api.as_("operator"), files=parts, data={"place": PLACE})
+    finally:
+        api.app.state.batch_limits = defaults
     assert response.status_code == 413, response.text
     assert not any((api.ctx.settings.data_dir / "batches").glob("*/*"))
+
+
+# ---- 5. an upload's file name is a label, never a path ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["/etc/hostname", "/etc/passwd", "../../../../etc/hosts"])
+def test_a_path_like_upload_name_never_reads_the_servers_file(api: Api, name: str) -> None:
+    batch = upload(api, [(name, plain_jpeg(shade=33))], place=PLACE)  # no EXIF time: falls back
+    wait_done(api.client, api.as_("operator"), batch["id"], timeout=60)
+    [item] = items(api, batch["id"])
+    taken_at = datetime.fromisoformat(item["taken_at"])
+    server_file = datetime.fromtimestamp(Path("/etc/passwd").stat().st_mtime, UTC)
+    assert abs(taken_at - datetime.now(UTC)) < timedelta(hours=1), "the upload time, not the server file's mtime"
+    assert abs(taken_at - server_file) > timedelta(minutes=5)

@@ -78,3 +78,26 @@ def test_an_anonymous_body_to_a_protected_route_is_refused_before_it_is_read(ser
 
 def test_a_signed_in_admin_still_posts_bodies(server: ServiceProcess) -> None:
     server.add_user("body-check", "viewer", "correct-horse-battery")
+
+
+# ---- 13. a client dropping mid-upload is no server error ----------------------------------------------------
+
+
+def test_a_client_dropping_mid_upload_leaves_no_traceback(server: ServiceProcess) -> None:
+    token = server.login()["Authorization"]
+    boundary = "gwdrop"
+    head = (
+        f"POST /api/v1/batches HTTP/1.1\nHost: x\nAuthorization: {token}\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\nContent-Length: {10 << 20}\n"
+    )
+    part = f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="a.jpg"\r\n\r\n'.encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + part + b"\xff\xd8" * 50_000)
+        time.sleep(0.5)
+    deadline = time.monotonic() + 10
+    while "cut off by the client" not in server.log_tail(20_000) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    log = server.log_tail(20_000)
+    assert "cut off by the client" in log
+    assert "Traceback" not in log and "unhandled error" not in log
+    assert not any((server.data_dir / "batches").glob("*/*"))

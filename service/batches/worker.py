@@ -160,7 +160,7 @@ class BatchWorker:
                 batches.finish_item, item_id=item.id, now=ctx.manager.clock()
             )
             try:
-                return scan_photo(ctx, result, data, where, then=finish).error
+                return scan_photo(ctx, result, data, where, then=finish, local_file=False).error
             except (GridWatchError, OSError) as exc:  # refused by the case manager or the evidence folder
                 if is_storage_full(exc):
                     raise  # not the photo's fault: it stays pending and is tried again after RETRY_S

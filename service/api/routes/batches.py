@@ -8,12 +8,14 @@ per principal (``Settings.upload_rate_limit``, 429 with Retry-After).
 
 from __future__ import annotations
 
+import logging
 import shutil
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
 from domain.errors import ScanError, UploadError
 from service.api.deps import CtxDep, Ingest, SessionDep, Staff, limit_uploads
@@ -26,6 +28,7 @@ from service.batches.ingest import BatchFolder, Limits, MultipartReceiver, batch
 from service.scan import resolve_where
 from service.store.models import ItemState, PhotoBatch
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/batches", tags=["batches"])
 ERRORS_SHOWN = 100  # failed photos shown with a batch; the rest are paged through /items?state=failed
 
@@ -86,7 +89,7 @@ async def _receive(request: Request, folder: BatchFolder) -> dict[str, str]:
         }
     },
 )
-async def upload(request: Request, ctx: CtxDep, principal: Ingest) -> JSONResponse:
+async def upload(request: Request, ctx: CtxDep, principal: Ingest) -> Response:
     limit_uploads(request, principal)
     limits: Limits = request.app.state.batch_limits
     declared = request.headers.get("content-length")
@@ -107,6 +110,12 @@ async def upload(request: Request, ctx: CtxDep, principal: Ingest) -> JSONRespon
     except UploadError as exc:
         folder.discard()
         return JSONResponse(error_body(exc.status, str(exc)), exc.status)
+    except ClientDisconnect:
+        # The client went away mid-upload (a phone losing its signal): nothing to answer, nothing was kept, and
+        # nothing went wrong on this side, so no traceback.
+        folder.discard()
+        log.warning("upload by %s cut off by the client; nothing kept", principal.name)
+        return Response(status_code=400)
     except BaseException:
         folder.discard()
         raise
