@@ -5,10 +5,12 @@ bodies sent before authentication, and the other faults of the HTTP surface.
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from service.core.site import dump_site
@@ -101,3 +103,26 @@ def test_a_client_dropping_mid_upload_leaves_no_traceback(server: ServiceProcess
     assert "cut off by the client" in log
     assert "Traceback" not in log and "unhandled error" not in log
     assert not any((server.data_dir / "batches").glob("*/*"))
+
+
+# ---- 6. no open redirect after login --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/%5C127.0.0.1:19999/pwned.html",
+        "/%5C%5Cevil.example/x",
+        "//evil.example/",
+        "/%09/evil.example/",
+        "https://evil.example/",
+    ],
+)
+def test_the_login_page_sends_users_only_to_this_site(server: ServiceProcess, target: str) -> None:
+    page = httpx.get(f"{server.url}/login?next={target}").text
+    assert 'data-next="/"' in page, re.findall(r'data-next="[^"]*"', page)
+
+
+def test_the_login_page_keeps_a_local_destination(server: ServiceProcess) -> None:
+    page = httpx.get(f"{server.url}/login?next=/cases%3Fstate%3Dfiled").text
+    assert 'data-next="/cases?state=filed"' in page

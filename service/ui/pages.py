@@ -8,6 +8,7 @@ dependency as the API; a visitor without a valid session is sent to the login pa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -118,9 +119,14 @@ def _not_found(request: Request, who: Viewer, what: str) -> HTMLResponse:
 # ---- sign in ---------------------------------------------------------------------------------------------
 
 
+# A path on this site: browsers read a backslash as a slash and drop tabs and newlines, so ``/\\host`` and
+# ``/\t/host`` would be other sites; neither is allowed anywhere in the target.
+_LOCAL_PATH = re.compile(r"/(?![/\\])[^\\\x00-\x20\x7f]*")
+
+
 def _safe_next(target: str | None) -> str:
     """Only a local path: a login link must not send the user to another site."""
-    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+    if not target or not _LOCAL_PATH.fullmatch(target) or urlsplit(target).netloc:
         return "/"
     return target
 
