@@ -47,7 +47,7 @@ def test_camera_round_trip_store_yaml_and_streams(api: Api) -> None:
         assert session.scalars(select(ZoneRow.key).where(ZoneRow.camera_id == "cam-new")).all() == ["lane"]
 
     as_viewer = api.client.get(f"{SITE_API}/cameras/cam-new", headers=api.as_("viewer")).json()
-    assert as_viewer["source"] == "rtsp://watch:***@127.0.0.1:9/stream1"
+    assert as_viewer["source"] == "rtsp://***@127.0.0.1:9/stream1"
     as_admin = api.client.get(f"{SITE_API}/cameras/cam-new", headers=api.as_("admin")).json()
     assert as_admin["source"] == camera["source"]
 

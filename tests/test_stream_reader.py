@@ -151,8 +151,9 @@ def test_garbage_frames_are_not_usable() -> None:
 
 def test_sources_and_redaction() -> None:
     assert is_url("RTSP://cam/1") and is_url("https://cam/mjpg") and not is_url("/data/clip.mp4")
-    assert redact_source("rtsp://admin:hunter2@10.0.0.5:554/s1") == "rtsp://admin:***@10.0.0.5:554/s1"
+    # all user information goes: a token alone (rtsp://TOKEN@host) cannot be told from a user name
+    assert redact_source("rtsp://admin:hunter2@10.0.0.5:554/s1") == "rtsp://***@10.0.0.5:554/s1"
     assert redact_source("rtsp://10.0.0.5/s1") == "rtsp://10.0.0.5/s1"
-    assert redact_source("rtmp://cam:secret@10.0.0.6/live") == "rtmp://cam:***@10.0.0.6/live"  # any scheme
+    assert redact_source("rtmp://cam:secret@10.0.0.6/live") == "rtmp://***@10.0.0.6/live"  # any scheme
     with pytest.raises(ValueError, match="sample_fps"):
         StreamReader("x.mp4", 0.0)

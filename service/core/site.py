@@ -16,6 +16,7 @@ from datetime import date, datetime, time
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -24,6 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from domain.errors import SiteConfigError
 from domain.taxonomy import Violation
 from vision.rules.config import RulesConfig
+from vision.stream.reader import redact_source
 from vision.zones import PolygonZone, TimeWindow, Weekday, ZoneKind
 
 Slug = Annotated[
@@ -123,8 +125,20 @@ class Camera(_Strict):
     @field_validator("source")
     @classmethod
     def _known_scheme(cls, source: str) -> str:
+        shown = redact_source(source)
         if _SCHEME.match(source) and not source.lower().startswith(_URL_SCHEMES):
-            raise ValueError(f"source must be an rtsp://, rtsps://, http(s):// URL or a file path, got {source!r}")
+            raise ValueError(f"source must be an rtsp://, rtsps://, http(s):// URL or a file path, got {shown!r}")
+        if source.lower().startswith(_URL_SCHEMES):
+            # Checked here, in full, so that a bad URL is refused on save instead of killing its camera's reader.
+            if any(c.isspace() or not c.isprintable() for c in source):
+                raise ValueError(f"camera URL {shown!r} holds spaces or control characters")
+            try:
+                parts = urlsplit(source)
+                _ = parts.port  # raises for a port that is not a number in 0-65535
+            except ValueError as exc:
+                raise ValueError(f"malformed camera URL {shown!r}: {exc}") from None
+            if not parts.hostname:
+                raise ValueError(f"camera URL {shown!r} names no host")
         return source
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeGuard
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import cv2
 import numpy as np
@@ -45,16 +45,20 @@ def is_url(source: str) -> bool:
 
 
 def redact_source(source: str) -> str:
-    """``source`` with the password of a URL (``rtsp://user:secret@host``, any scheme) replaced by ``***``, for
-    status, logs and the audit log."""
+    """``source`` as it may be shown in status, logs and the audit log: a URL's user information (``user:secret@``,
+    or a token alone: ``TOKEN@``) becomes ``***@`` and the value of every query parameter ``***`` (cameras take
+    passwords and tokens there under any name: ``?user=admin&pwd=...``). A URL that does not parse is shown by its
+    scheme alone, since where its secret ends cannot be told."""
     if "://" not in source:
         return source
-    parts = urlsplit(source)
-    if parts.password is None:
-        return source
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    try:
+        parts = urlsplit(source)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+    except ValueError:  # an unclosed IPv6 bracket...
+        return f"{source.partition('://')[0]}://***"
+    netloc = f"***@{parts.netloc.rpartition('@')[2]}" if "@" in parts.netloc else parts.netloc
+    hidden = "&".join(f"{key}=***" for key, _ in query)
+    return urlunsplit(parts._replace(netloc=netloc, query=hidden, fragment=""))
 
 
 class StreamState(StrEnum):
@@ -289,22 +293,21 @@ class StreamReader:
     def _run(self) -> None:
         attempt = 0
         while not self._stop.is_set():
-            if self._state is not StreamState.ONLINE:
-                self._set(StreamState.CONNECTING)
-            cap = self._open()
-            end = _End.ERROR
-            seq_before = self._seq
-            if cap is not None:
-                try:
-                    end = self._read(cap)
-                finally:
-                    cap.release()
+            try:
+                if self._state is not StreamState.ONLINE:
+                    self._set(StreamState.CONNECTING)
+                end, delivered = self._session()
+            except Exception as exc:  # a reader that dies silently leaves a camera dark with nobody told
+                # _set logs it; the message is scrubbed of the URL, which a traceback would quote with its secret
+                message = str(exc).replace(self.source, redact_source(self.source))
+                self._set(StreamState.OFFLINE, f"reader failed: {type(exc).__name__}: {message}"[:500])
+                end, delivered = _End.ERROR, False
             if end is _End.STOP:
                 break
-            if self._seq > seq_before:
+            if delivered:
                 attempt = 0  # the session delivered: back-off starts over
             if end is _End.EOF:
-                if self.settings.loop_files and self._seq > seq_before:
+                if self.settings.loop_files and delivered:
                     continue
                 self._set(StreamState.OFFLINE, "end of file")
                 return
@@ -314,6 +317,17 @@ class StreamReader:
             if self._stop.wait(self.settings.backoff(attempt, self._rng)):
                 break
         self._set(StreamState.OFFLINE)
+
+    def _session(self) -> tuple[_End, bool]:
+        """Open the source and read it until the session ends; how it ended and whether it delivered a frame."""
+        cap = self._open()
+        seq_before = self._seq
+        if cap is None:
+            return _End.ERROR, False
+        try:
+            return self._read(cap), self._seq > seq_before
+        finally:
+            cap.release()
 
     def _open(self) -> cv2.VideoCapture | None:
         s = self.settings

@@ -13,6 +13,8 @@ from fastapi import APIRouter, HTTPException, Path, Request, status
 from pydantic import Field
 
 from service.api.deps import Admin, AnyUser
+from service.api.errors import not_found
+from service.auth.principal import Principal
 from service.core.site import Camera, Grid, Place, SiteConfig, Slug, Unit, Zone
 from service.site_editor import Collection, SiteEditor, SiteItem
 from service.store.models import Role
@@ -35,6 +37,11 @@ def _shown(item: SiteItem, role: Role | None) -> SiteItem:
     return item
 
 
+def _visible(item: SiteItem, principal: Principal) -> bool:
+    """A unit handler sees the cameras of its own grids only, as it sees only their cases."""
+    return not isinstance(item, Camera) or principal.sees_grid(item.grid)
+
+
 @router.get("/site", response_model=SiteConfig)
 def get_site(_: Admin, request: Request) -> SiteConfig:
     """The whole configuration, as the site YAML holds it."""
@@ -50,12 +57,15 @@ def put_site(body: SiteConfig, principal: Admin, request: Request) -> SiteConfig
 @router.get("/site/{collection}", response_model=list[Unit | Grid | Camera | Place])
 def list_items(collection: Collection, principal: AnyUser, request: Request) -> list[SiteItem]:
     items: list[SiteItem] = getattr(_editor(request).site, collection)
-    return [_shown(i, principal.role) for i in items]
+    return [_shown(i, principal.role) for i in items if _visible(i, principal)]
 
 
 @router.get("/site/{collection}/{item_id}", response_model=Unit | Grid | Camera | Place)
 def get_item(collection: Collection, item_id: ItemId, principal: AnyUser, request: Request) -> SiteItem:
-    return _shown(_editor(request).item(collection, item_id), principal.role)
+    item = _editor(request).item(collection, item_id)
+    if not _visible(item, principal):
+        not_found(f"{collection} {item_id}")
+    return _shown(item, principal.role)
 
 
 def _put(request: Request, collection: Collection, item_id: str, item: SiteItem, actor: str) -> SiteItem:
