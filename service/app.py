@@ -18,6 +18,7 @@ from service.api import errors
 from service.api.auth_first import AuthenticateFirst
 from service.api.background import background
 from service.api.body_limit import BodyLimit
+from service.api.headers import SecurityHeaders
 from service.api.metrics import Metrics
 from service.api.routes import (
     auth,
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
     # Added last runs first: the size check wraps the authentication, which runs before any route reads a body.
     app.add_middleware(AuthenticateFirst)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, hsts_seconds=settings.hsts_seconds)
     _count_requests(app)
     app.include_router(health.router)
     app.include_router(ui_pages.router)  # the operator web UI at /

@@ -9,13 +9,21 @@ import re
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
+from service.api.headers import SecurityHeaders
+from service.app import create_app
+from service.core.config import Settings
 from service.core.site import dump_site
+from service.store.db import open_store
 from tests.db_fixtures import SITE
 from tests.service_process import ServiceProcess
+from vision.detector import Detector
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +134,38 @@ def test_the_login_page_sends_users_only_to_this_site(server: ServiceProcess, ta
 def test_the_login_page_keeps_a_local_destination(server: ServiceProcess) -> None:
     page = httpx.get(f"{server.url}/login?next=/cases%3Fstate%3Dfiled").text
     assert 'data-next="/cases?state=filed"' in page
+
+
+# ---- 9. security headers: no framing, a content policy, no referrer to other sites ----------------------
+
+
+@pytest.mark.parametrize("path", ["/login", "/review", "/api/v1/cases", "/healthz", "/static/app.js"])
+def test_every_response_forbids_framing_and_carries_a_content_policy(server: ServiceProcess, path: str) -> None:
+    headers = server.login()
+    response = httpx.get(f"{server.url}{path}", headers=headers, follow_redirects=False)
+    assert response.headers["x-frame-options"] == "DENY"
+    policy = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy and "unsafe-inline' ;" not in policy
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "strict-transport-security" not in response.headers  # plain HTTP here: HSTS only when configured
+
+
+def test_hsts_is_sent_when_configured() -> None:
+    app = FastAPI()
+    app.add_middleware(SecurityHeaders, hsts_seconds=31_536_000)
+    response = TestClient(app).get("/nothing")
+    assert response.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+
+
+# ---- 10. readiness tells no one where the database is -------------------------------------------------------
+
+
+def test_readyz_names_no_database_host_or_port(tmp_path: Path, detector: Detector) -> None:
+    app = create_app(Settings(data_dir=tmp_path, model=detector.path), detector=detector)
+    with TestClient(app) as client:
+        app.state.ctx.store.dispose()
+        app.state.ctx.store = open_store("postgresql+psycopg://gw:pw@10.11.12.13:5999/none", migrate=False)
+        down = client.get("/readyz")
+    assert down.status_code == 503 and down.json()["database"] == "unreachable"
+    assert "10.11.12.13" not in down.text and "5999" not in down.text

@@ -35,7 +35,15 @@ class Settings(BaseSettings):
         default=None, description="password of the first admin, created at start-up when the store has no user"
     )
     session_hours: float = Field(default=12.0, gt=0.0, le=24.0 * 30, description="lifetime of a login session")
-    cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")
+    cookie_secure: bool = Field(
+        default=False, description="send the session cookie over HTTPS only: turn on whenever the site is behind TLS"
+    )
+    hsts_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=2 * 365 * 86_400,
+        description="Strict-Transport-Security max-age; 0 = not sent (set it only when the site is served over HTTPS)",
+    )
     max_body_bytes: int = Field(
         default=2 * 1024 * 1024,
         ge=1024,
