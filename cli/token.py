@@ -11,10 +11,9 @@ from cli.common import Subparsers
 from domain.errors import UsageError
 from service.auth import audit, tokens
 from service.auth.principal import Scope
+from service.auth.users import CLI_ACTOR
 from service.core.config import Settings
 from service.store.db import open_settings_store
-
-CLI_ACTOR = "cli"  # the actor of the audit rows the command line writes
 
 
 def run_create(args: argparse.Namespace, out: TextIO) -> int:

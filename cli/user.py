@@ -10,12 +10,10 @@ from typing import TextIO
 from cli.common import Subparsers
 from domain.errors import UsageError
 from service.auth import audit
-from service.auth.users import create_user
+from service.auth.users import CLI_ACTOR, create_user
 from service.core.config import Settings
 from service.store.db import open_settings_store
 from service.store.models import Role
-
-CLI_ACTOR = "cli"  # the actor of the audit rows the command line writes
 
 
 def _password(args: argparse.Namespace) -> str:

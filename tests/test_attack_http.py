@@ -169,3 +169,31 @@ def test_readyz_names_no_database_host_or_port(tmp_path: Path, detector: Detecto
         down = client.get("/readyz")
     assert down.status_code == 503 and down.json()["database"] == "unreachable"
     assert "10.11.12.13" not in down.text and "5999" not in down.text
+
+
+# ---- 12. weak passwords and the command line's name ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["12345678", "password", " " * 8, "  abc   ", "87654321", "aaaaaaaa", "qwertyuiop", "Password1", "weak-1"],
+)
+def test_weak_passwords_are_refused(server: ServiceProcess, password: str) -> None:
+    body = {"name": "weakling", "role": "viewer", "password": password, "grids": []}
+    response = httpx.post(f"{server.url}/api/v1/users", json=body, headers=server.login())
+    assert response.status_code == 422, response.text
+
+
+def test_no_user_may_be_named_cli(server: ServiceProcess) -> None:
+    for name in ("cli", "CLI"):
+        body: dict[str, object] = {"name": name, "role": "admin", "password": "correct-horse-battery", "grids": []}
+        response = httpx.post(f"{server.url}/api/v1/users", json=body, headers=server.login())
+        assert response.status_code == 422, response.text
+
+
+# ---- 14. the SQLite store is private to its owner ------------------------------------------------------------
+
+
+def test_the_sqlite_store_is_readable_by_its_owner_only(server: ServiceProcess) -> None:
+    for path in server.data_dir.glob("gridwatch.db*"):
+        assert path.stat().st_mode & 0o777 == 0o600, f"{path.name}: {oct(path.stat().st_mode)}"

@@ -11,18 +11,11 @@ import hashlib
 import hmac
 import secrets
 
-from domain.errors import PasswordError
+from service.auth.password_policy import MAX_LENGTH, check_policy
 
 _ALGORITHM = "scrypt"
 _LOG2_N, _R, _P = 14, 8, 1  # 16 MiB and ~50 ms per hash: slow for guessing, fine for a login
 _SALT_BYTES, _KEY_BYTES = 16, 32
-MIN_LENGTH, MAX_LENGTH = 8, 256  # the upper bound keeps a hash request cheap to refuse
-
-
-def check_policy(password: str) -> None:
-    """Refuse passwords that are too short or too long."""
-    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        raise PasswordError(f"a password needs {MIN_LENGTH} to {MAX_LENGTH} characters")
 
 
 def _derive(password: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
@@ -30,9 +23,9 @@ def _derive(password: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=_KEY_BYTES, maxmem=256 * n * r)
 
 
-def hash_password(password: str) -> str:
-    """A new salted hash of ``password`` (which must meet :func:`check_policy`)."""
-    check_policy(password)
+def hash_password(password: str, name: str | None = None) -> str:
+    """A new salted hash of ``password``, which must meet the policy (for the user ``name``, when given)."""
+    check_policy(password, name)
     salt = secrets.token_bytes(_SALT_BYTES)
     key = _derive(password, salt, _LOG2_N, _R, _P)
     b64 = base64.b64encode

@@ -15,6 +15,8 @@ from service.store.db import open_settings_store
 from service.store.models import Grid, Role, User, UserGrid
 
 FIRST_ADMIN = "admin"
+CLI_ACTOR = "cli"  # the actor of the audit rows the command line writes: no user may take its name
+RESERVED_NAMES = frozenset({CLI_ACTOR})
 
 
 def _check_grids(session: Session, role: Role, grids: Collection[str]) -> None:
@@ -32,10 +34,12 @@ def create_user(
     session: Session, name: str, role: Role, password: str, grids: Collection[str] = (), at: datetime | None = None
 ) -> User:
     """Add a user; raises :class:`UserExists` or :class:`UserError` (unknown grid, grids for another role)."""
+    if name.lower() in RESERVED_NAMES:
+        raise UserError(f"the name {name!r} is reserved (the audit log's name for the command line)")
     if session.scalar(select(User.id).where(func.lower(User.name) == name.lower())) is not None:
         raise UserExists(f"user {name!r} already exists")
     _check_grids(session, role, grids)
-    user = User(name=name, role=role, password_hash=hash_password(password), created_at=at or datetime.now(UTC))
+    user = User(name=name, role=role, password_hash=hash_password(password, name), created_at=at or datetime.now(UTC))
     user.grids = [UserGrid(grid_id=g) for g in sorted(set(grids))]
     session.add(user)
     session.flush()
@@ -58,7 +62,7 @@ def update_user(
     user.role = new_role
     user.grids = [UserGrid(grid_id=g) for g in sorted(set(new_grids))]
     if password is not None:
-        user.password_hash = hash_password(password)
+        user.password_hash = hash_password(password, user.name)
     if active is not None:
         user.active = active
     session.flush()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -158,6 +160,16 @@ class Store:
         self.engine.dispose()
 
 
+def _private_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (it holds password hashes and token digests; SQLite gives
+    its -wal and -shm files the same mode), and take group and world access from one an older version made."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_mode & 0o077:
+        with contextlib.suppress(PermissionError):  # another user's file: leave it to its owner
+            path.chmod(0o600)
+
+
 def open_store(url: str, *, migrate: bool = True, echo: bool = False, pool: PoolSettings | None = None) -> Store:
     """Open the store at ``url`` (creating a SQLite file's folder) and upgrade it to the latest schema.
 
@@ -166,7 +178,7 @@ def open_store(url: str, *, migrate: bool = True, echo: bool = False, pool: Pool
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         engine = create_engine(url, echo=echo)
         _configure_sqlite(engine)
     else:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from service.api.schemas import Request, Response
-from service.auth.passwords import MAX_LENGTH, MIN_LENGTH
+from service.auth.password_policy import MAX_LENGTH, MIN_LENGTH
 from service.auth.principal import Scope
 from service.core.site import Slug
 from service.store.models import Role, TokenKind
