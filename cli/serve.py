@@ -31,5 +31,15 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"{hint}\n")
     out.write(f"GridWatch on http://{args.host}:{args.port}/ (API docs: http://{args.host}:{args.port}/docs)\n")
     out.flush()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    # Forwarded headers only from the proxies the operator named: uvicorn's default trusts them from 127.0.0.1, which
+    # let any local client pick its own address and slip past the per-address login limit.
+    proxies = settings.trusted_proxies.strip()
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+    )
     return 0

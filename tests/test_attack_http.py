@@ -197,3 +197,15 @@ def test_no_user_may_be_named_cli(server: ServiceProcess) -> None:
 def test_the_sqlite_store_is_readable_by_its_owner_only(server: ServiceProcess) -> None:
     for path in server.data_dir.glob("gridwatch.db*"):
         assert path.stat().st_mode & 0o777 == 0o600, f"{path.name}: {oct(path.stat().st_mode)}"
+
+
+# ---- 11. a spoofed X-Forwarded-For does not reset the login limit ------------------------------------------
+
+
+def test_rotating_forwarded_headers_do_not_escape_the_login_limit(server: ServiceProcess) -> None:
+    codes = []
+    for n in range(8):
+        headers = {"X-Forwarded-For": f"203.0.113.{n}"}
+        body = {"username": "spray-target", "password": f"wrong-guess-{n}"}
+        codes.append(httpx.post(f"{server.url}/api/v1/auth/login", json=body, headers=headers).status_code)
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}, codes

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(
         default=False, description="send the session cookie over HTTPS only: turn on whenever the site is behind TLS"
     )
+    trusted_proxies: str = Field(
+        default="",
+        max_length=2000,
+        description="comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto are believed; "
+        "empty: none (the client address is the connection's)",
+    )
     hsts_seconds: int = Field(
         default=0,
         ge=0,
