@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from service.core.config import Settings
 from service.core.site import dump_site
 from service.store.models import Role
 from tests.db_fixtures import BACKENDS, SITE, T0, picture, sighting, throwaway_pg_database
+from tests.test_batches import BATCH_SITE
 from vision.detector import Detector
 
 PASSWORD = "s3cret-passw0rd"
@@ -102,3 +104,26 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         return
     with throwaway_pg_database() as url:
         yield from start_api(tmp, url, detector)
+
+
+@contextmanager
+def batch_app(root: Path, detector: Detector) -> Iterator[Api]:
+    """The app on a SQLite store in ``root/data`` with the batch test site (``root/site.yaml``) and the users of
+    :data:`USERS`, for modules that upload far more than a person would (no upload rate limit)."""
+    site = root / "site.yaml"
+    dump_site(BATCH_SITE, site)
+    data = root / "data"
+    settings = Settings(
+        data_dir=data,
+        database_url=f"sqlite:///{data / 'gridwatch.db'}",
+        site=site,
+        model=detector.path,
+        upload_rate_limit=0,  # the limit has its own tests
+    )
+    with TestClient(create_app(settings, detector=detector)) as client:
+        api = Api(client.app, client, site)  # type: ignore[arg-type]
+        with api.ctx.store.transaction() as session:
+            for name, (role, grids) in USERS.items():
+                if get_user(session, name) is None:
+                    create_user(session, name, role, PASSWORD, grids)
+        yield api

@@ -52,7 +52,7 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/auth/me", PUBLIC - {"anonymous"}),
     Endpoint("POST", "/api/v1/auth/logout", PUBLIC - {"anonymous"}),
     Endpoint("GET", "/api/v1/users", ADMIN),
-    Endpoint("POST", "/api/v1/users", ADMIN, json={"name": "matrix", "role": "viewer", "password": "12345678"}),
+    Endpoint("POST", "/api/v1/users", ADMIN, json={"name": "matrix", "role": "viewer", "password": "matrix-passw0rd"}),
     Endpoint("PATCH", "/api/v1/users/matrix", ADMIN, json={"active": True}),
     Endpoint("POST", "/api/v1/users/viewer/revoke-sessions", ADMIN),
     Endpoint("GET", "/api/v1/tokens", ADMIN),
@@ -73,7 +73,7 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/site", ADMIN),
     Endpoint("PUT", "/api/v1/site", ADMIN, json=_SITE),
     Endpoint("GET", "/api/v1/site/grids", USERS),
-    Endpoint("GET", "/api/v1/site/cameras/cam-1", USERS),
+    Endpoint("GET", "/api/v1/site/cameras/cam-1", USERS, hidden_from=_EAST),  # an east camera
     Endpoint("GET", "/api/v1/reports/phones", USERS),
     Endpoint("PUT", "/api/v1/site/units/u-east", ADMIN, json=Unit(id="u-east", name="East office").model_dump()),
     Endpoint("PUT", "/api/v1/site/grids/g-west", ADMIN, json=SITE.grid("g-west").model_dump(mode="json")),

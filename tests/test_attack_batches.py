@@ -14,20 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image
 
 from domain.errors import UploadError
-from service.app import create_app
-from service.auth.users import create_user, get_user
 from service.batches.ingest import BatchFolder, Limits, batch_dir
 from service.batches.worker import MAX_ATTEMPTS
-from service.core.config import Settings
-from service.core.site import dump_site
 from service.scan import scan_photo
-from tests.api_fixtures import PASSWORD, USERS, Api
+from tests.api_fixtures import Api, batch_app
 from tests.hostile_inputs import build_zip
-from tests.test_batches import BATCH_SITE, PLACE, wait_done
+from tests.test_batches import PLACE, wait_done
 from vision.detector import Detector
 from vision.exif import DATETIME_ORIGINAL, EXIF_IFD, OFFSET_TIME_ORIGINAL
 
@@ -36,23 +31,7 @@ pytest_plugins = ["tests.db_fixtures"]
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, detector: Detector) -> Iterator[Api]:
-    root = tmp_path_factory.mktemp("attack-batches")
-    site = root / "site.yaml"
-    dump_site(BATCH_SITE, site)
-    data = root / "data"
-    settings = Settings(
-        data_dir=data,
-        database_url=f"sqlite:///{data / 'gridwatch.db'}",
-        site=site,
-        model=detector.path,
-        upload_rate_limit=0,  # this module uploads far more than a person would
-    )
-    with TestClient(create_app(settings, detector=detector)) as client:
-        api = Api(client.app, client, site)  # type: ignore[arg-type]
-        with api.ctx.store.transaction() as session:
-            for name, (role, grids) in USERS.items():
-                if get_user(session, name) is None:
-                    create_user(session, name, role, PASSWORD, grids)
+    with batch_app(tmp_path_factory.mktemp("attack-batches"), detector) as api:
         yield api
 
 

@@ -21,14 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.auth.users import create_user, get_user
 from service.batches.store import batches_with_pending_items
-from service.core.config import Settings
 from service.core.site import dump_site
-from tests.api_fixtures import PASSWORD, USERS, Api
+from tests.api_fixtures import Api, batch_app
 from tests.conftest import ROOT
 from tests.hostile_inputs import (
     HOSTILE_FILES,
@@ -97,22 +93,7 @@ class Env:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory, detector: Detector) -> Iterator[Env]:
     root = tmp_path_factory.mktemp("bad-input")
-    site = root / "site.yaml"
-    dump_site(BATCH_SITE, site)
-    data = root / "data"
-    settings = Settings(
-        data_dir=data,
-        database_url=f"sqlite:///{data / 'gridwatch.db'}",
-        site=site,
-        model=detector.path,
-        upload_rate_limit=0,  # this module uploads far more than a person would; the limit has its own tests
-    )
-    with TestClient(create_app(settings, detector=detector)) as client:
-        api = Api(client.app, client, site)  # type: ignore[arg-type]
-        with api.ctx.store.transaction() as session:
-            for name, (role, grids) in USERS.items():
-                if get_user(session, name) is None:
-                    create_user(session, name, role, PASSWORD, grids)
+    with batch_app(root, detector) as api:
         yield Env(api, root)
 
 

@@ -294,7 +294,9 @@ def _case_walk(case: int, other: int) -> list[Change]:
 
 
 SETTINGS_CHANGES = [
-    Change("POST", "/api/v1/users", "user.create", {"name": "auditee", "role": "viewer", "password": "12345678"}),
+    Change(
+        "POST", "/api/v1/users", "user.create", {"name": "auditee", "role": "viewer", "password": "auditee-passw0rd"}
+    ),
     Change("PATCH", "/api/v1/users/auditee", "user.update", {"active": False}),
     Change("POST", "/api/v1/users/auditee/revoke-sessions", "user.revoke_sessions"),
     Change("POST", "/api/v1/tokens", "token.create", {"name": "gate", "days": 1}),
