@@ -10,13 +10,16 @@ token of every request that carries a body to the API, the sign-in excepted, bef
 from __future__ import annotations
 
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api.deps import CHALLENGE, resolve_principal
-from service.api.errors import error_body
+from service.api.errors import database_unavailable, error_body
+from service.store.db import is_database_unavailable
 
 # The one API route with a body that anyone may call.
 PUBLIC = frozenset({"/api/v1/auth/login"})
@@ -46,5 +49,11 @@ class AuthenticateFirst:
         except HTTPException as exc:
             body = error_body(exc.status_code, str(exc.detail))
             await JSONResponse(body, exc.status_code, headers=exc.headers)(scope, receive, send)
+            return
+        except (DBAPIError, SQLAlchemyTimeout) as exc:
+            # Exception handlers do not reach a middleware: a database outage here is the routes' 503, not a 500.
+            if not is_database_unavailable(exc):
+                raise
+            await database_unavailable(scope["method"], scope["path"], exc)(scope, receive, send)
             return
         await self.app(scope, receive, send)

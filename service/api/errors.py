@@ -69,6 +69,13 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers)
 
 
+def database_unavailable(method: str, path: str, exc: BaseException) -> JSONResponse:
+    """The 503 for a request that met a database outage (also used where exception handlers do not reach)."""
+    log.warning("database unavailable in %s %s: %s", method, path, _first_line(exc))
+    body = error_body(503, "database unavailable; try again shortly", "database_unavailable")
+    return _json(503, body, {"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+
+
 def _first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0]
 
@@ -113,9 +120,7 @@ def install(app: FastAPI) -> None:
     async def _database(request: Request, exc: Exception) -> JSONResponse:
         if not is_database_unavailable(exc):
             return await _unexpected(request, exc)
-        log.warning("database unavailable in %s %s: %s", request.method, request.url.path, _first_line(exc))
-        body = error_body(503, "database unavailable; try again shortly", "database_unavailable")
-        return _json(503, body, {"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+        return database_unavailable(request.method, request.url.path, exc)
 
     @app.exception_handler(OSError)
     async def _os_error(request: Request, exc: Exception) -> JSONResponse:
