@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from training.camera_augment import camera_transforms
 from training.recipe import Recipe
@@ -22,6 +26,33 @@ def resolve_base(recipe: Recipe, weights_dir: Path) -> Path:
     raise FileNotFoundError(
         f"pretrained weights {recipe.base!r} not found as a path or in {weights_dir}; nothing is downloaded"
     )
+
+
+def _dataset_names(data_yaml: Path) -> list[str]:
+    names = yaml.safe_load(data_yaml.read_text(encoding="utf-8")).get("names", {})
+    return [str(names[i]) for i in sorted(names)] if isinstance(names, dict) else [str(n) for n in names]
+
+
+def continue_trainer() -> type:
+    """An Ultralytics detection trainer that trains the given checkpoint's network as it is.
+
+    Ultralytics rebuilds the network from its YAML for the dataset's class count and copies over the weights
+    whose shapes match. That is right for a COCO base, but it silently re-initialises parts of a GridWatch model
+    whose head was built differently (e.g. one recovered from a shipped ONNX by ``gridwatch unfuse``, whose
+    classification branch is 80 channels wide): continuing such a model must keep every weight.
+    """
+    from ultralytics.models.yolo.detect import DetectionTrainer
+
+    class ContinueTrainer(DetectionTrainer):  # type: ignore[misc]
+        def get_model(self, cfg: Any = None, weights: Any = None, verbose: bool = True) -> Any:
+            if weights is None:
+                return super().get_model(cfg, weights, verbose)
+            model = copy.deepcopy(weights).float()
+            for param in model.parameters():
+                param.requires_grad_(True)
+            return self.set_model_names_for_load(model)
+
+    return ContinueTrainer
 
 
 def train(recipe: Recipe, data_yaml: Path, run_dir: Path, *, weights_dir: Path, resume: bool = False) -> Path:
@@ -50,7 +81,9 @@ def train(recipe: Recipe, data_yaml: Path, run_dir: Path, *, weights_dir: Path, 
     if resume:
         if not last.is_file():
             raise ValueError(f"nothing to resume: {last} does not exist")
-        YOLO(str(last)).train(resume=True)
+        checkpoint = YOLO(str(last))
+        keep = list(checkpoint.names.values()) == _dataset_names(Path(checkpoint.ckpt["train_args"]["data"]))
+        checkpoint.train(resume=True, **({"trainer": continue_trainer()} if keep else {}))
     else:
         if last.exists():
             raise ValueError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run")
@@ -64,6 +97,9 @@ def train(recipe: Recipe, data_yaml: Path, run_dir: Path, *, weights_dir: Path, 
         if recipe.camera_augment:
             extra["augmentations"] = camera_transforms(recipe.camera_augment)
         model = YOLO(str(base))
+        if list(model.names.values()) == _dataset_names(data_yaml):
+            # Continuing a GridWatch model on the same labels: train its network whole (continue_trainer).
+            extra["trainer"] = continue_trainer()
         model.train(
             data=str(data_yaml.resolve()),
             project=str(run_dir.parent.resolve()),
