@@ -10,6 +10,7 @@ from typing import TextIO, TypeAlias
 
 from domain.errors import ClusterError, UsageError
 from service.cluster.engine import parse_engine
+from vision.providers import PRECISIONS
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Command = Callable[[argparse.Namespace, TextIO], int]
@@ -64,6 +65,21 @@ def add_progress_flag(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="progress bar on stderr (default: when stderr is a terminal)",
+    )
+
+
+def add_runtime_flags(parser: argparse.ArgumentParser) -> None:
+    """``--providers`` and ``--precision``: which runtime runs the model (default: GRIDWATCH_PROVIDERS /
+    GRIDWATCH_PRECISION, else auto)."""
+    parser.add_argument(
+        "--providers",
+        help="inference runtime: auto (GPU onnxruntime, else OpenVINO where faster, else onnxruntime CPU), "
+        "openvino, cpu, cuda, tensorrt (default auto)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="OpenVINO precision: auto (BF16 where the CPU has it natively, else FP32), fp32, bf16 (default auto)",
     )
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from cli.common import Subparsers, add_progress_flag, label_score, positive_int, unit_float
+from cli.common import Subparsers, add_progress_flag, add_runtime_flags, label_score, positive_int, unit_float
 from service.core.config import Settings
 from service.progress import Progress
 from vision.detector import Detector
@@ -63,7 +63,7 @@ def register(sub: Subparsers) -> None:
     detect.add_argument("--imgsz", type=positive_int, help="inference size in pixels (default: the model's)")
     detect.add_argument("--batch", type=positive_int, default=1, help="images per inference batch (default 1)")
     detect.add_argument("--workers", type=positive_int, default=2, help="decoding threads (default 2)")
-    detect.add_argument("--providers", help="onnxruntime providers: auto, cpu, cuda, tensorrt (default auto)")
+    add_runtime_flags(detect)
     detect.add_argument("--format", choices=("text", "jsonl"), default="text", help="output format (default text)")
     add_progress_flag(detect)
     detect.set_defaults(func=run)
@@ -74,6 +74,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     detector = Detector(
         args.model or settings.model,
         providers=args.providers or settings.providers,
+        precision=args.precision or settings.precision,
+        # batches of photos: their images in parallel; one at a time: each as fast as possible
+        mode="throughput" if args.batch > 1 else "latency",
         conf=DEFAULT_CONF if args.conf is None else args.conf,
         class_conf=dict(args.class_conf),
         iou=args.iou,

@@ -7,7 +7,15 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from cli.common import Subparsers, add_progress_flag, label_score, offline, positive_int, unit_float
+from cli.common import (
+    Subparsers,
+    add_progress_flag,
+    add_runtime_flags,
+    label_score,
+    offline,
+    positive_int,
+    unit_float,
+)
 from service.core.config import Settings
 from service.progress import Progress
 from vision.detector import Detector
@@ -29,6 +37,7 @@ def register(sub: Subparsers) -> None:
     )
     ev.add_argument("--imgsz", type=positive_int, help="inference size in pixels (default: the model's)")
     ev.add_argument("--batch", type=positive_int, default=1, help="images per inference batch (default 1)")
+    add_runtime_flags(ev)
     ev.add_argument(
         "--pseudo-gt",
         action="store_true",
@@ -54,7 +63,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     settings = Settings()
     detector = Detector(
         args.model or settings.model,
-        providers=settings.providers,
+        providers=args.providers or settings.providers,
+        precision=args.precision or settings.precision,
         conf=args.conf,
         imgsz=args.imgsz,
         threads=settings.threads,

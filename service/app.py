@@ -61,10 +61,6 @@ ROUTERS: list[APIRouter] = [
     streams.router,
 ]
 
-# Failed logins: per user name and client address, and per address across names (password spraying).
-LOGIN_FAILURES_PER_MINUTE = 5
-LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS = 20
-
 
 class ModelStatus:
     """Whether the detector is loaded; it loads in the background so the API answers meanwhile."""
@@ -115,9 +111,7 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
-    app.state.login_limits = LoginLimits(
-        SlidingWindow(LOGIN_FAILURES_PER_MINUTE, 60.0), SlidingWindow(LOGIN_FAILURES_PER_MINUTE_PER_ADDRESS, 60.0)
-    )
+    app.state.login_limits = LoginLimits.standard()
     limit = settings.upload_rate_limit
     app.state.upload_limits = SlidingWindow(limit, settings.upload_rate_window_s) if limit else None
     errors.install(app)

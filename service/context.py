@@ -58,7 +58,11 @@ class Context:
         if self._detector is None:
             # The model's calibrated per-label thresholds are the floor; the site's rules may ask for more.
             self._detector = Detector(
-                self._model, providers=self.settings.providers, threads=self.settings.threads, model_thresholds=True
+                self._model,
+                providers=self.settings.providers,
+                precision=self.settings.precision,
+                threads=self.settings.threads,
+                model_thresholds=True,
             )
         return self._detector
 

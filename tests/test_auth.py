@@ -19,6 +19,7 @@ from domain.errors import PasswordError
 from service.api.deps import SESSION_COOKIE, Ingest
 from service.app import create_app
 from service.auth import tokens
+from service.auth.login import LoginLimits
 from service.auth.passwords import hash_password, verify_password
 from service.auth.ratelimit import SlidingWindow
 from service.auth.users import get_user
@@ -87,15 +88,14 @@ def test_wrong_password_and_unknown_user_are_the_same_401(api: Api) -> None:
 
 
 def test_login_rate_limit_per_name_and_address(api: Api) -> None:
-    api.app.state.login_limits.per_name.reset("admin|testclient")
+    api.app.state.login_limits = LoginLimits.standard()
     for _ in range(5):
         assert _login(api, "admin", "wrong-password") == 401
     api.client.cookies.clear()
     throttled = api.client.post(LOGIN, json={"username": "admin", "password": PASSWORD})
     assert throttled.status_code == 429 and 1 <= int(throttled.headers["retry-after"]) <= 61
     assert _login(api, "operator", PASSWORD) == 200  # another name from the same address still signs in
-    api.app.state.login_limits.per_name.reset("admin|testclient")
-    api.app.state.login_limits.per_address.reset("testclient")
+    api.app.state.login_limits = LoginLimits.standard()
 
 
 def test_expired_and_revoked_tokens_are_refused(api: Api) -> None:

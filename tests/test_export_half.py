@@ -56,7 +56,7 @@ def test_half_copy_keeps_metadata_and_fp32_io(half_model: Path) -> None:
         fp32.info.imgsz,
         fp32.info.thresholds,
     )
-    assert fp16.session.get_inputs()[0].type == "tensor(float)"
+    assert fp16.engine.input_dtype is np.float32
     assert half_model.stat().st_size < 0.6 * DEFAULT_MODEL.stat().st_size
 
 
@@ -71,7 +71,7 @@ def test_fp16_input_models_are_fed_fp16(tmp_path: Path) -> None:
 
     out = tmp_path / "fp16-io.onnx"
     onnx.save(convert_float_to_float16(onnx.load(str(DEFAULT_MODEL)), keep_io_types=False), str(out))
-    assert Detector(out).session.get_inputs()[0].type == "tensor(float16)"
+    assert Detector(out).engine.input_dtype is np.float16
     _assert_same_boxes(_detect(DEFAULT_MODEL, 0.1), _detect(out, 0.1))
 
 

@@ -35,7 +35,7 @@ def test_vehicles_and_people_are_scored_by_the_shipped_coco_model() -> None:
     Every label COCO covers comes from the COCO network (issue 12: the fine-tune beats it on no reviewed set of
     50 boxes), and COCO's furniture classes are a second opinion for debris.
     """
-    fused = json.loads(Detector(DEFAULT_MODEL).session.get_modelmeta().custom_metadata_map["fused"])
+    fused = json.loads(Detector(DEFAULT_MODEL).engine.metadata["fused"])
     assert fused["secondary_sha256"] == hashlib.sha256(COCO_MODEL.read_bytes()).hexdigest()
     assert fused["labels_from_secondary"] == ["person", "car", "truck", "bus", "motorcycle", "bicycle"]
     assert set(fused["evidence_from_secondary"]["debris"]) == {"couch", "bed", "chair", "dining table", "refrigerator"}

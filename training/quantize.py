@@ -22,8 +22,8 @@ from vision.imageio import read_image
 
 
 class _Letterboxed(CalibrationDataReader):  # type: ignore[misc]  # onnxruntime ships no type hints
-    def __init__(self, detector: Detector, images: Sequence[Path]) -> None:
-        self._input = detector.session.get_inputs()[0].name
+    def __init__(self, detector: Detector, images: Sequence[Path], input_name: str) -> None:
+        self._input = input_name
         self._blobs: Iterator[npt.NDArray[np.float32]] = (detector.prepare([read_image(p).pixels]).blob for p in images)
 
     def get_next(self) -> dict[str, npt.NDArray[np.float32]] | None:
@@ -45,6 +45,7 @@ def quantize_int8(model: Path, out: Path, calibration: Sequence[Path]) -> Path:
     if not calibration:
         raise ValueError("quantisation needs calibration images")
     detector = Detector(model, providers="cpu")
+    source = onnx.load(str(model))
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "pre.onnx"
         # Symbolic shape inference cannot follow the dynamic letterbox axes; ONNX shape inference suffices.
@@ -52,7 +53,7 @@ def quantize_int8(model: Path, out: Path, calibration: Sequence[Path]) -> Path:
         quantize_static(
             str(pre),
             str(out),
-            _Letterboxed(detector, calibration),
+            _Letterboxed(detector, calibration, source.graph.input[0].name),
             quant_format=QuantFormat.QDQ,
             per_channel=True,
             activation_type=QuantType.QUInt8,
@@ -64,7 +65,6 @@ def quantize_int8(model: Path, out: Path, calibration: Sequence[Path]) -> Path:
             # which full-range weights overflow; the INT8 model must be right on every CPU it runs on.
             reduce_range=True,
         )
-    source = onnx.load(str(model))
     quantized = onnx.load(str(out))
     del quantized.metadata_props[:]
     for prop in source.metadata_props:

@@ -1,4 +1,5 @@
-"""The ONNX Runtime detector: letterbox, batched inference, head decoding, mapping back to photo pixels."""
+"""The ONNX detector: letterbox, batched inference (onnxruntime or OpenVINO, :mod:`vision.engines`), head decoding,
+mapping back to photo pixels."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import onnxruntime as ort
 
 from domain.errors import ModelError
 from vision.detections import Detections
+from vision.engines import Engine, Mode
+from vision.engines.factory import open_engine
 from vision.imageio import DecodedImage
 from vision.postprocess import RawBoxes, decode_dense, decode_end2end
 from vision.preprocess import Batch, make_batch
-from vision.providers import resolve_providers
+from vision.providers import choose_backend
 
 THRESHOLDS_KEY = "thresholds"
 """ONNX metadata key of a shipped model's operating thresholds: JSON object label -> minimum score."""
@@ -64,11 +66,10 @@ def _read_thresholds(meta: Mapping[str, str], names: Sequence[str], path: Path) 
     return {str(k): float(v) for k, v in value.items()}
 
 
-def _read_info(session: ort.InferenceSession, path: Path) -> ModelInfo:
-    meta = session.get_modelmeta().custom_metadata_map
-    inp = session.get_inputs()[0]
-    out = session.get_outputs()[0]
-    if len(inp.shape) != 4 or len(out.shape) != 3:
+def _read_info(engine: Engine, path: Path) -> ModelInfo:
+    meta = engine.metadata
+    in_shape, out_shape = engine.input_shape, engine.output_shape
+    if len(in_shape) != 4 or len(out_shape) != 3:
         raise ModelError(f"{path}: expected an image input (B, 3, H, W) and a detection output (B, ., .)")
     try:
         names_map = ast.literal_eval(meta["names"]) if "names" in meta else None
@@ -76,14 +77,14 @@ def _read_info(session: ort.InferenceSession, path: Path) -> ModelInfo:
         raise ModelError(f"{path}: unreadable class names in metadata: {exc}") from None
     if isinstance(names_map, dict):
         names = tuple(str(names_map[i]) for i in sorted(names_map))
-    elif isinstance(out.shape[1], int) and out.shape[1] > 4 and out.shape[2] != 6:
-        names = tuple(f"class{i}" for i in range(out.shape[1] - 4))
+    elif isinstance(out_shape[1], int) and out_shape[1] > 4 and out_shape[2] != 6:
+        names = tuple(f"class{i}" for i in range(out_shape[1] - 4))
     else:
         raise ModelError(f"{path}: no class names in the model metadata")
-    end2end = meta.get("end2end", "").lower() == "true" or (out.shape[2] == 6 and out.shape[1] != len(names) + 4)
-    if not end2end and isinstance(out.shape[1], int) and out.shape[1] != len(names) + 4:
-        raise ModelError(f"{path}: output has {out.shape[1]} rows, expected 4 + {len(names)} classes")
-    h, w = inp.shape[2], inp.shape[3]
+    end2end = meta.get("end2end", "").lower() == "true" or (out_shape[2] == 6 and out_shape[1] != len(names) + 4)
+    if not end2end and isinstance(out_shape[1], int) and out_shape[1] != len(names) + 4:
+        raise ModelError(f"{path}: output has {out_shape[1]} rows, expected 4 + {len(names)} classes")
+    h, w = in_shape[2], in_shape[3]
     if "imgsz" in meta:
         imgsz = int(max(ast.literal_eval(meta["imgsz"])))
     elif isinstance(h, int) and isinstance(w, int):
@@ -96,7 +97,7 @@ def _read_info(session: ort.InferenceSession, path: Path) -> ModelInfo:
         stride=int(meta.get("stride", 32)),
         end2end=end2end,
         dynamic=not (isinstance(h, int) and isinstance(w, int)),
-        batch=inp.shape[0] if isinstance(inp.shape[0], int) else None,
+        batch=in_shape[0] if isinstance(in_shape[0], int) else None,
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         thresholds=_read_thresholds(meta, names, path),
     )
@@ -107,8 +108,9 @@ class Detector:
 
     Args:
         model: path to an Ultralytics-exported ONNX file (dense or end-to-end head).
-        providers: ``"auto"`` (TensorRT, then CUDA, then CPU, as installed), a short name such as
-            ``"cpu"`` or ``"cuda"``, or a list of onnxruntime provider names.
+        providers: ``"auto"`` (onnxruntime on TensorRT or CUDA where installed, else OpenVINO on CPUs where it is
+            faster, else onnxruntime's CPU provider: :mod:`vision.providers`), ``"openvino"``, a short
+            onnxruntime name such as ``"cpu"`` or ``"cuda"``, or a list of onnxruntime provider names.
         conf: default minimum score, 0..1.
         class_conf: per-label minimum scores overriding ``conf``.
         model_thresholds: start from the per-label operating thresholds the model ships with (metadata
@@ -117,7 +119,11 @@ class Detector:
         iou: IoU above which NMS suppresses a lower-scoring box of the same class (dense heads).
         max_det: most boxes kept per image.
         imgsz: letterbox size in pixels; defaults to the size the model was exported at.
-        threads: intra-op CPU threads; 0 lets onnxruntime use one per physical core.
+        threads: intra-op CPU threads; 0 lets the runtime use one per physical core.
+        precision: ``"auto"`` (BF16 on OpenVINO where the CPU has it natively, else FP32), ``"fp32"`` or
+            ``"bf16"`` (OpenVINO only).
+        mode: ``"latency"`` (one image as soon as possible: cameras) or ``"throughput"`` (a batch's images in
+            parallel on OpenVINO streams: photo batches).
     """
 
     def __init__(
@@ -132,26 +138,17 @@ class Detector:
         imgsz: int | None = None,
         threads: int = 0,
         model_thresholds: bool = False,
+        precision: str = "auto",
+        mode: Mode = "latency",
     ) -> None:
         path = Path(model)
         if not path.is_file():
             raise ModelError(f"model file not found: {path}")
         if not 0.0 <= conf <= 1.0 or not 0.0 < iou <= 1.0:
             raise ModelError(f"conf must be in [0, 1] and iou in (0, 1], got conf={conf} iou={iou}")
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=resolve_providers(providers))
-        except (
-            ort.capi.onnxruntime_pybind11_state.Fail,
-            ort.capi.onnxruntime_pybind11_state.InvalidGraph,
-            ort.capi.onnxruntime_pybind11_state.InvalidProtobuf,
-        ) as exc:
-            raise ModelError(f"{path}: not a loadable ONNX model: {exc}") from None
+        self.engine = open_engine(path, choose_backend(providers, precision), threads, mode)
         self.path = path
-        self.info = _read_info(self.session, path)
+        self.info = _read_info(self.engine, path)
         self.imgsz = imgsz or self.info.imgsz
         if self.imgsz % self.info.stride:
             raise ModelError(f"imgsz {self.imgsz} must be a multiple of the model stride {self.info.stride}")
@@ -167,9 +164,6 @@ class Detector:
             if not 0.0 <= value <= 1.0:
                 raise ModelError(f"class_conf[{label!r}] must be in [0, 1], got {value}")
             self.thresholds[self.info.names.index(label)] = value
-        self._input = self.session.get_inputs()[0].name
-        # FP16 exports made elsewhere (Ultralytics' half=True) take an FP16 input; ours keep FP32 I/O.
-        self._input_dtype = np.float16 if self.session.get_inputs()[0].type == "tensor(float16)" else np.float32
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -177,8 +171,13 @@ class Detector:
 
     @property
     def providers(self) -> list[str]:
-        """Providers the session actually runs on, fastest first."""
-        return list(self.session.get_providers())
+        """What actually runs the model, fastest first: onnxruntime providers, or ``CPU:<precision>`` on OpenVINO."""
+        return list(self.engine.devices)
+
+    @property
+    def runtime(self) -> str:
+        """``"onnxruntime"`` or ``"openvino"``."""
+        return self.engine.runtime
 
     def prepare(self, images: Sequence[npt.NDArray[np.uint8]]) -> Batch:
         """Letterbox BGR images (h, w, 3) into the network input."""
@@ -186,11 +185,10 @@ class Detector:
 
     def infer(self, blob: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Run the network on a (B, 3, H, W) input; returns the raw head output."""
-        blob = blob.astype(self._input_dtype, copy=False)
+        blob = blob.astype(self.engine.input_dtype, copy=False)
         if self.info.batch is not None and len(blob) != self.info.batch:
-            outs = [self.session.run(None, {self._input: blob[i : i + 1]})[0] for i in range(len(blob))]
-            return np.concatenate(outs)
-        return np.asarray(self.session.run(None, {self._input: blob})[0], dtype=np.float32)
+            return np.concatenate([self.engine.run(blob[i : i + 1]) for i in range(len(blob))])
+        return self.engine.run(blob)
 
     def decode(
         self, output: npt.NDArray[np.float32], batch: Batch, sizes: Sequence[tuple[int, int, float, float]]

@@ -1,8 +1,20 @@
-"""Choice of ONNX Runtime execution providers."""
+"""Choice of inference runtime, execution providers and precision.
+
+``auto`` picks, in this order: onnxruntime on a GPU (TensorRT, then CUDA, where the installed onnxruntime offers
+them); OpenVINO on x86-64 CPUs with AVX2, where it was measured faster than onnxruntime (bench/README.md,
+"Runtimes per CPU"); onnxruntime's CPU provider everywhere else (other CPUs, or OpenVINO not installed). OpenVINO's
+precision is BF16 where the CPU computes it natively (AVX-512 BF16, AMX), else FP32.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import platform
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
 
 import onnxruntime as ort
 
@@ -11,6 +23,61 @@ from domain.errors import ModelError
 # Fastest first; "auto" takes every one of these the installed runtime offers.
 PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 ALIASES = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
+GPU_PROVIDERS = frozenset(PREFERENCE[:2])
+PROVIDER_CHOICES = ("auto", "openvino", "cpu", "cuda", "tensorrt")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+Runtime = Literal["onnxruntime", "openvino"]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What runs a model.
+
+    Attributes:
+        runtime: ``"onnxruntime"`` or ``"openvino"``.
+        providers: onnxruntime execution providers, fastest first (empty for OpenVINO).
+        precision: ``"fp32"`` or ``"bf16"`` (OpenVINO only).
+        auto: chosen by ``auto`` rather than asked for (so a model OpenVINO cannot run well may go elsewhere).
+    """
+
+    runtime: Runtime
+    providers: tuple[str, ...] = ()
+    precision: Literal["fp32", "bf16"] = "fp32"
+    auto: bool = False
+
+
+@cache
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
+    """This CPU's feature flags (x86 ``flags``, Arm ``Features``), lower case; empty where the OS does not say."""
+    try:
+        text = cpuinfo.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() in ("flags", "features"):
+            return frozenset(value.lower().split())
+    return frozenset()
+
+
+def openvino_installed() -> bool:
+    return importlib.util.find_spec("openvino") is not None
+
+
+def native_precisions() -> frozenset[str]:
+    """Precisions OpenVINO's CPU plugin computes natively here: ``"fp32"``, and ``"bf16"``, ``"int8"`` where the CPU
+    has them (BF16: AVX-512 BF16 or AMX; INT8: VNNI or AVX2)."""
+    import openvino as ov
+
+    caps = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return frozenset(c.lower() for c in caps if c in ("BF16", "INT8")) | {"fp32"}
+
+
+def prefers_openvino(flags: frozenset[str], machine: str) -> bool:
+    """The measured rule: OpenVINO beats onnxruntime's CPU provider on x86-64 with AVX2 (more so with AVX-512 VNNI
+    and BF16); elsewhere it was not measured faster, so onnxruntime stays."""
+    return machine.lower() in ("x86_64", "amd64") and "avx2" in flags
 
 
 def resolve_providers(request: str | Sequence[str] = "auto") -> list[str]:
@@ -18,7 +85,7 @@ def resolve_providers(request: str | Sequence[str] = "auto") -> list[str]:
     or full provider names into the ordered list onnxruntime takes.
 
     Raises:
-        ValueError: a named provider is unknown or not offered by the installed onnxruntime.
+        ModelError: a named provider is unknown or not offered by the installed onnxruntime.
     """
     available = ort.get_available_providers()
     if request == "auto":
@@ -37,3 +104,36 @@ def resolve_providers(request: str | Sequence[str] = "auto") -> list[str]:
     if "CPUExecutionProvider" not in chosen:
         chosen.append("CPUExecutionProvider")
     return chosen
+
+
+def choose_backend(request: str | Sequence[str] = "auto", precision: str = "auto") -> Backend:
+    """The backend for ``request`` (``auto``, ``openvino``, or onnxruntime providers as :func:`resolve_providers`
+    takes them) at ``precision`` (``auto``, ``fp32``, ``bf16``).
+
+    Raises:
+        ModelError: an unknown or unavailable provider or precision, or BF16 asked of onnxruntime.
+    """
+    if precision not in PRECISIONS:
+        raise ModelError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    auto = request == "auto"
+    if auto:
+        providers = resolve_providers("auto")
+        on_gpu = any(p in GPU_PROVIDERS for p in providers)
+        if not on_gpu and openvino_installed() and prefers_openvino(cpu_flags(), platform.machine()):
+            request = "openvino"
+        elif precision == "bf16":
+            raise ModelError("BF16 runs on OpenVINO only, which is not used here (--providers openvino forces it)")
+        else:
+            return Backend("onnxruntime", tuple(providers), auto=True)
+    if isinstance(request, str) and request.strip().lower() == "openvino":
+        if not openvino_installed():
+            raise ModelError("OpenVINO is not installed (pip install openvino)")
+        native = native_precisions()
+        if precision == "auto":
+            return Backend("openvino", precision="bf16" if "bf16" in native else "fp32", auto=auto)
+        if precision not in native:
+            raise ModelError(f"this CPU computes no {precision} natively; OpenVINO offers {sorted(native)}")
+        return Backend("openvino", precision="bf16" if precision == "bf16" else "fp32", auto=auto)
+    if precision == "bf16":
+        raise ModelError("BF16 runs on OpenVINO only (--providers openvino)")
+    return Backend("onnxruntime", tuple(resolve_providers(request)))

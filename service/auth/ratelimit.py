@@ -1,6 +1,6 @@
 """An in-process sliding-window counter: at most ``limit`` events per key within ``window`` seconds.
 
-Used for failed logins (per user name and client address, and per address) and uploads (per principal); one
+Used for failed logins (per account and address, per address, per account) and uploads (per principal); one
 process serves the API, so in-process state is enough and needs no extra service.
 """
 
@@ -71,3 +71,12 @@ class SlidingWindow:
     def reset(self, key: str) -> None:
         with self._lock:
             self._events.pop(key, None)
+
+    def undo(self, key: str) -> None:
+        """Forget the latest event of ``key`` (one counted in advance that turned out not to count)."""
+        with self._lock:
+            events = self._events.get(key)
+            if events:
+                events.pop()
+                if not events:
+                    del self._events[key]
