@@ -116,15 +116,31 @@ class Camera(_Strict):
     id: Slug
     name: Name
     source: Annotated[str, Field(min_length=1, max_length=2000, description="rtsp://, http(s):// or a file path")]
+    detect_source: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=2000,
+            description="low-resolution stream the detector watches (the camera's sub-stream); the main source is "
+            "then opened only for evidence",
+        ),
+    ] = None
     grid: Slug
     location: Location | None = None
     sample_fps: Annotated[float, Field(gt=0.0, le=30.0)] = 1.0
     zones: Zones = Field(default_factory=list)
     enabled: bool = True
+    tiles: Literal["auto", "on", "off"] = Field(
+        default="off",
+        description="also detect on overlapping tiles (small things in large frames, about 5x the time); auto: "
+        "frames at least twice the model input",
+    )
 
-    @field_validator("source")
+    @field_validator("source", "detect_source")
     @classmethod
-    def _known_scheme(cls, source: str) -> str:
+    def _known_scheme(cls, source: str | None) -> str | None:
+        if source is None:
+            return None
         shown = redact_source(source)
         if _SCHEME.match(source) and not source.lower().startswith(_URL_SCHEMES):
             raise ValueError(f"source must be an rtsp://, rtsps://, http(s):// URL or a file path, got {shown!r}")

@@ -42,9 +42,12 @@ from vision.detections import Detections
 from vision.detector import Detector
 from vision.imageio import DecodedImage
 from vision.motion import MotionGate, MotionSettings
+from vision.pipeline import detect_frames, join_posters
 from vision.privacy import blur_private
 from vision.rules.engine import RuleEngine, RuleOutput
 from vision.stream.reader import Frame, ReaderSettings, StreamReader, StreamState, redact_source
+from vision.stream.still import grab_still
+from vision.walltext import WallText
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +165,7 @@ class CameraManager:
         batch_wait_s: after the first frame is ready, how long to wait for other cameras to fill the batch.
         observer: called for every detected frame (benchmarks, live overlays).
         report_queue: most frames with events waiting for the case writer before the detection loop waits.
+        walls: the text finder on the cameras' wall zones (small ads, read once every few minutes), or None.
     """
 
     def __init__(
@@ -177,12 +181,14 @@ class CameraManager:
         batch_wait_s: float = 0.05,
         observer: FrameObserver | None = None,
         report_queue: int = 64,
+        walls: WallText | None = None,
     ) -> None:
         if batch_size < 1 or batch_wait_s < 0:
             raise ValueError(f"batch_size must be >= 1 and batch_wait_s >= 0, got {batch_size}, {batch_wait_s}")
         self._get_detector = detector if callable(detector) and not isinstance(detector, Detector) else None
         self._detector = detector if isinstance(detector, Detector) else None
         self.cases, self.metrics, self.observer = cases, metrics, observer
+        self.walls = walls
         self.reader_settings, self.motion = reader or ReaderSettings(), motion
         self.batch_size, self.batch_wait_s = batch_size, batch_wait_s
         self._site = site
@@ -240,8 +246,10 @@ class CameraManager:
 
     def _new_reader(self, cam: Camera) -> StreamReader:
         gate = MotionGate(self.motion) if self.motion is not None else None
+        # a camera with a sub-stream is watched there; its main stream is opened only for evidence (_evidence_image)
+        source = cam.detect_source or cam.source
         return StreamReader(
-            cam.source, cam.sample_fps, settings=self.reader_settings, gate=gate, notify=self._notify, name=cam.id
+            source, cam.sample_fps, settings=self.reader_settings, gate=gate, notify=self._notify, name=cam.id
         )
 
     def apply(self, site: SiteConfig) -> None:
@@ -259,7 +267,12 @@ class CameraManager:
                     self._engine = RuleEngine(site.rules, {})
                 for cid, cam in list(self._cameras.items()):
                     new = wanted.get(cid)
-                    if new is None or (new.source, new.sample_fps) != (cam.config.source, cam.config.sample_fps):
+                    old = cam.config
+                    if new is None or (new.source, new.detect_source, new.sample_fps) != (
+                        old.source,
+                        old.detect_source,
+                        old.sample_fps,
+                    ):
                         stopped.append(self._cameras.pop(cid).reader)
                         self._engine.reset(cid)
                         self._engine.zones.pop(cid, None)
@@ -414,11 +427,13 @@ class CameraManager:
     def _process(self, chunk: Sequence[tuple[_Camera, Frame]]) -> None:
         detector = self._detector_now()
         start = time.perf_counter()
-        found = detector.detect([frame.image for _, frame in chunk])
+        found = detect_frames(detector, [(cam.config.tiles, frame.image) for cam, frame in chunk])
         if self.metrics is not None:
             self.metrics.inference_ms.observe((time.perf_counter() - start) * 1000.0)
         for (cam, frame), det in zip(chunk, found, strict=True):
             h, w = frame.image.shape[:2]
+            if self.walls is not None:  # small ads read on its walls, once every few minutes
+                det = join_posters(det, self.walls.ads(cam.config.id, frame.image, cam.where.zones, frame.t), (w, h))
             with self._lock:
                 if self._cameras.get(cam.config.id) is not cam:
                     continue  # removed or restarted while the batch ran
@@ -442,13 +457,26 @@ class CameraManager:
                 log.exception("camera %s: events not recorded", report.cam.config.id)
                 report.cam.error = f"events not recorded: {exc}"
 
+    def _evidence_image(self, cam: _Camera, frame: Frame) -> npt.NDArray[np.uint8]:
+        """The picture a frame's evidence is made of: the frame itself, or for a camera watched on its sub-stream a
+        full-resolution still of its main stream (the sub-stream frame when the main stream cannot be read). Event
+        boxes are normalised, so they fit either."""
+        if cam.config.detect_source is None:
+            return frame.image
+        try:
+            return grab_still(cam.config.source, self.reader_settings)
+        except OSError as exc:
+            log.warning("camera %s: evidence from the detect stream: %s", cam.config.id, exc)
+            return frame.image
+
     def _report(self, report: _Report) -> None:
         """Hand one frame's events to the case manager with their evidence."""
         cam, frame, out, version = report.cam, report.frame, report.out, report.model_version
-        original = encode_jpeg(frame.image)
+        picture = self._evidence_image(cam, frame)
+        original = encode_jpeg(picture)
         sha256 = sha256_hex(original)
-        h, w = frame.image.shape[:2]
-        image = DecodedImage(frame.image, w, h, "JPEG")
+        h, w = picture.shape[:2]
+        image = DecodedImage(picture, w, h, "JPEG")
         marks = [Mark(e.bbox, f"{e.violation} {e.confidence:.2f}") for e in out.violations]
         for i, event in enumerate(out.violations):
             try:
@@ -463,7 +491,7 @@ class CameraManager:
                 self.metrics.cases_opened.labels(violation=str(event.violation)).inc()
         for clear in out.cleared:
             after = annotate(
-                frame.image, [Mark(clear.bbox, f"{clear.violation} clear")], highlight=0, zones=cam.where.zones
+                picture, [Mark(clear.bbox, f"{clear.violation} clear")], highlight=0, zones=cam.where.zones
             )
             evidence = [
                 EvidenceInput(EvidenceKind.ORIGINAL, original, "jpg"),

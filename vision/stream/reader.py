@@ -4,6 +4,10 @@ FFmpeg backend, sampling them at the camera's rate, and keeping only the latest 
 - Sampling is by wall clock: every frame is ``grab()``-bed (a live stream must be drained, or its latency grows
   without bound, and inter-coded video must be decoded frame by frame anyway), but only a due frame is
   ``retrieve()``-d, which is the colour conversion and copy of a full frame.
+- Decoding no more than sampling needs: an intra-only MJPEG stream is read as packets (OpenCV's raw mode: ``grab()``
+  only demuxes) and just the sampled JPEGs are decoded. H.264/H.265 frames depend on earlier ones, and OpenCV
+  exposes no keyframe-only decoding, so there every frame is decoded; point such a camera's detector at its
+  low-resolution sub-stream instead (``Camera.detect_source``), which costs a fraction of the main stream.
 - Back-pressure: one slot holds the latest sampled frame that passed the motion gate; a new frame replaces an untaken
   one, which is counted as dropped. A slow detector thus sees fresh frames, never a growing backlog.
 - Reconnection: a stream that cannot be opened, ends, errors, stalls (FFmpeg's read timeout interrupts a blocked
@@ -126,6 +130,7 @@ class ReaderStatus:
         reconnects: times the source was reopened after a failure.
         last_error: the latest failure, if any.
         width, height: frame size of the stream, pixels (0 before the first frame).
+        decoded: frames decoded: all of them (H.264, H.265...), or only the sampled ones (MJPEG read as packets).
     """
 
     state: StreamState
@@ -140,6 +145,7 @@ class ReaderStatus:
     last_error: str | None
     width: int
     height: int
+    decoded: int = 0
 
 
 class _End(StrEnum):
@@ -158,6 +164,12 @@ def usable(image: object, shape: tuple[int, ...] | None) -> TypeGuard[Image]:
         and min(image.shape[:2]) >= _MIN_SIDE
         and (shape is None or image.shape == shape)
     )
+
+
+def _fourcc(cap: cv2.VideoCapture) -> str:
+    """The stream's codec as a four-character code (``"MJPG"``, ``"h264"``...); empty if unknown."""
+    code = int(cap.get(cv2.CAP_PROP_FOURCC))
+    return code.to_bytes(4, "little").decode("ascii", "replace") if code > 0 else ""
 
 
 class StreamReader:
@@ -197,7 +209,7 @@ class StreamReader:
         self._seq = 0
         self._sample_times: deque[float] = deque(maxlen=16)
         self._last_good = time.monotonic()  # watchdog: last usable sampled frame (or session start)
-        self._counts = dict.fromkeys(("read", "skipped", "rejected", "gated", "dropped", "reconnects"), 0)
+        self._counts = dict.fromkeys(("read", "skipped", "rejected", "gated", "dropped", "reconnects", "decoded"), 0)
         self._error: str | None = None
         self._shape: tuple[int, ...] | None = None
 
@@ -270,6 +282,7 @@ class StreamReader:
                 last_error=error,
                 width=w,
                 height=h,
+                decoded=c["decoded"],
             )
 
     # ---- the thread ------------------------------------------------------------------------------------
@@ -355,6 +368,8 @@ class StreamReader:
         native_fps = cap.get(cv2.CAP_PROP_FPS) if not live else 0.0
         frame_period = 1.0 / (native_fps if 0.0 < native_fps < 1000.0 else _FILE_FPS)
         sample_period = 1.0 / self.sample_fps
+        # MJPEG: packets only, the sampled ones decoded below; other codecs decode in grab()
+        packets = _fourcc(cap) == "MJPG" and cap.set(cv2.CAP_PROP_FORMAT, -1)
         start = time.monotonic()
         grabbed = 0
         next_due = time.time()
@@ -373,12 +388,18 @@ class StreamReader:
             grabbed += 1
             now, mono = time.time(), time.monotonic()
             self._count("read")
+            if not packets:
+                self._count("decoded")
             if now < next_due:
                 self._count("skipped")
             else:
                 # the next instant is one period on; after a hiccup, one period from now (no burst to catch up)
                 next_due = next_due + sample_period if next_due + sample_period > now else now + sample_period
-                ok, image = cap.retrieve()
+                ok, retrieved = cap.retrieve()
+                image: object = retrieved
+                if ok and packets:
+                    self._count("decoded")
+                    image = cv2.imdecode(retrieved, cv2.IMREAD_COLOR)
                 if ok and usable(image, self._shape):
                     self._publish(image, now, mono)
                     continue
