@@ -186,7 +186,7 @@ def test_auto_on_this_machine_follows_the_rule() -> None:
     backend = choose_backend("auto")
     assert (backend.runtime == "openvino") is prefers_openvino(cpu_flags(), platform.machine())
     if backend.runtime == "openvino":
-        assert backend.precision == ("bf16" if "bf16" in native_precisions() else "fp32")
+        assert backend.precision == "fp32"  # BF16 missed the test-split gate (model card, "Runtimes")
 
 
 @pytest.mark.parametrize(

@@ -120,8 +120,8 @@ class Detector:
         max_det: most boxes kept per image.
         imgsz: letterbox size in pixels; defaults to the size the model was exported at.
         threads: intra-op CPU threads; 0 lets the runtime use one per physical core.
-        precision: ``"auto"`` (BF16 on OpenVINO where the CPU has it natively, else FP32), ``"fp32"`` or
-            ``"bf16"`` (OpenVINO only).
+        precision: ``"auto"`` (FP32: BF16 missed the accuracy gate, :mod:`vision.providers`), ``"fp32"`` or
+            ``"bf16"`` (OpenVINO, where the CPU has it natively).
         mode: ``"latency"`` (one image as soon as possible: cameras) or ``"throughput"`` (a batch's images in
             parallel on OpenVINO streams: photo batches).
     """

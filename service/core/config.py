@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     model: Path = Field(default=DEFAULT_MODEL, description="ONNX detector used when no --model is given")
     data_dir: Path = Field(default=Path("data"), description="evidence files and the default SQLite store")
     providers: str = Field(default="auto", description="inference runtime: auto, openvino, cpu, cuda, tensorrt")
-    precision: str = Field(default="auto", description="OpenVINO precision: auto (BF16 where native), fp32, bf16")
+    precision: str = Field(default="auto", description="OpenVINO precision: auto (= fp32), fp32, bf16")
     threads: int = Field(default=0, ge=0, le=256, description="CPU inference threads; 0 = one per core")
     database_url: str | None = Field(
         default=None,
