@@ -6,6 +6,9 @@ all of its frames decoded, 2 a second converted, gated, and the gated-in ones de
 ramped; for each count the whole worker (``service.workers.cameras.CameraManager``: readers, motion gate, one
 batched detector, rules, case store) runs for a warm-up and a measured window.
 
+With ``--substream 640x360`` each camera also has a low-resolution detect stream (the same clip at that size, as a
+CCTV camera's sub-stream): the detector watches it and the 1080p main stream is opened only for evidence.
+
 Reported per count: frames read per camera per second against the clip's rate (decoding keeping up), sampled fps
 per camera, frames detected per second, lag from grab to rules done (p50, p99), and CPU (this process, in cores;
 the whole machine, in per cent of all cores). Sustained: decoding at >= 95 % of the clip's rate, >= 1.9 sampled
@@ -55,14 +58,15 @@ def machine_busy() -> tuple[float, float]:
     return sum(fields) - idle, sum(fields)
 
 
-def make_1080p(clip: Path, out_dir: Path) -> Path:
-    """``clip`` upscaled to 1920x1080 H.264 (veryfast, keyframe every 2 s), cached in ``out_dir``."""
-    out = out_dir / f"{clip.stem}_1080p.mp4"
+def make_stream(clip: Path, out_dir: Path, size: str = "1920x1080") -> Path:
+    """``clip`` scaled to ``size`` (WxH) H.264 (veryfast, keyframe every 2 s), cached in ``out_dir``."""
+    width, height = size.split("x")
+    out = out_dir / f"{clip.stem}_{height}p.mp4"
     if not out.exists():
         ffmpeg = shutil.which("ffmpeg")
         if ffmpeg is None:
-            raise SystemExit("ffmpeg is needed to make the 1080p test streams: apt-get install ffmpeg")
-        cmd = [ffmpeg, "-v", "error", "-y", "-i", str(clip), "-an", "-vf", "scale=1920:1080:flags=bicubic"]
+            raise SystemExit("ffmpeg is needed to make the test streams: apt-get install ffmpeg")
+        cmd = [ffmpeg, "-v", "error", "-y", "-i", str(clip), "-an", "-vf", f"scale={width}:{height}:flags=bicubic"]
         cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
         cmd += ["-force_key_frames", "expr:gte(t,n_forced*2)"]
         subprocess.run([*cmd, str(out)], check=True)
@@ -100,10 +104,24 @@ class Step:
 
 
 def run_step(
-    video: Path, count: int, clip_fps: float, detector: Detector, workdir: Path, warmup: float, window: float
+    video: Path,
+    sub: Path | None,
+    count: int,
+    clip_fps: float,
+    detector: Detector,
+    workdir: Path,
+    warmup: float,
+    window: float,
 ) -> Step:
     cameras = [
-        Camera(id=f"cam-{i:02d}", name=f"Camera {i}", source=str(video), grid="g", sample_fps=SAMPLE_FPS)
+        Camera(
+            id=f"cam-{i:02d}",
+            name=f"Camera {i}",
+            source=str(video),
+            detect_source=None if sub is None else str(sub),
+            grid="g",
+            sample_fps=SAMPLE_FPS,
+        )
         for i in range(count)
     ]
     site = SiteConfig(units=[Unit(id="u", name="U")], grids=[Grid(id="g", name="G", unit="u")], cameras=cameras)
@@ -163,12 +181,16 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=20.0, help="seconds measured per count")
     parser.add_argument("--threads", type=int, default=0, help="detector threads (0: one per core)")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "gridwatch-bench")
+    parser.add_argument("--providers", default="auto", help="detector runtime (default auto)")
+    parser.add_argument("--substream", metavar="WxH", help="also give each camera a detect stream of this size")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
-    detector = Detector(args.model, providers="cpu", threads=args.threads)
-    print(f"{os.cpu_count()} CPUs; model {args.model}, {args.threads or 'all'} detector threads")
+    detector = Detector(args.model, providers=args.providers, threads=args.threads)
+    print(f"{os.cpu_count()} CPUs; model {args.model} on {detector.runtime} {detector.providers}, ", end="")
+    print(f"{args.threads or 'all'} detector threads; detect stream: {args.substream or 'the 1080p main stream'}")
     for clip in args.clip:
-        video = make_1080p(clip, args.cache)
+        video = make_stream(clip, args.cache)
+        sub = make_stream(clip, args.cache, args.substream) if args.substream else None
         cap = cv2.VideoCapture(str(video))
         clip_fps = cap.get(cv2.CAP_PROP_FPS)
         cap.release()
@@ -176,7 +198,7 @@ def main() -> None:
         print(HEADER)
         with tempfile.TemporaryDirectory() as work:
             for count in args.counts:
-                step = run_step(video, count, clip_fps, detector, Path(work), args.warmup, args.window)
+                step = run_step(video, sub, count, clip_fps, detector, Path(work), args.warmup, args.window)
                 print(step.row(), flush=True)
 
 
