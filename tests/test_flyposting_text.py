@@ -1,0 +1,192 @@
+"""The text-first flyposting finder: the judgement of a block of text, grouping lines, real photos with legal text
+and phone numbers, a sheet pasted on a real wall, and ``detect`` and ``scan`` giving the same posters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import select
+
+from cli.main import main
+from datasets.flyposting import find_cjk_fonts
+from domain.taxonomy import Violation
+from service.context import Context, open_context
+from service.core.config import Settings
+from service.scan import PhotoScan, scan
+from service.store.models import CasePhone
+from tests.conftest import SAMPLES
+from tests.test_dataset_build import DATA, needs_data
+from vision.detector import Detector
+from vision.imageio import read_image
+from vision.ocr import Phone, PosterReader, find_phones
+from vision.pipeline import PhotoDetector
+from vision.smallads import judge
+from vision.textfinder import TextFinder, find_qr, group_lines
+from vision.tiling import TileSettings
+
+BINS = DATA / "garbage_bin_overflow_cn" / "train" / "images"
+SORTING_LABELS = BINS / "002384_jpg.rf.9ae23c1080294f08c34e5ef3b533e898.jpg"  # bin labels, a slogan thrice
+PRODUCT_SHOT = BINS / "002545_jpg.rf.3edaa3ba7b1a2b442f9f588e911391eb.jpg"  # a sales number overlaid on a product shot
+WALL = SAMPLES / "brick_wall_shopfront.jpg"
+AD_LINES = ("专业开锁 换锁", "疏通管道 上门服务", "电话 138 0013 8000")
+AD_NUMBER = "13800138000"
+
+
+def _phones(*lines: str) -> list[Phone]:
+    return [p for line in lines for p in find_phones(line)]
+
+
+@pytest.mark.parametrize(
+    ("lines", "letter", "qr", "copies", "small_ad"),
+    [
+        (("专业开锁 换锁", "138 0013 8000"), 0.02, False, 1, True),  # a service and a mobile
+        (("招租", "0571-8765 4321"), 0.02, False, 1, True),  # a service and a landline
+        (("办证 刻章",), 0.02, True, 1, True),  # a service and a QR code
+        (("家政保洁",), 0.02, False, 3, True),  # a service, pasted three times
+        (("办证 刻章",), 0.02, False, 1, False),  # a service word alone: a distant agency's sign
+        (("租房",), 0.03, False, 1, False),
+        (("销售电话(微信)15378212399",), 0.02, False, 1, False),  # a number alone: a shop's, a product's
+        (("张记面馆", "开锁 电话 13800138000"), 0.12, False, 1, False),  # large letters: a shop sign
+        (("可回收物", "Recyclable 13800138000 回收"), 0.02, False, 1, False),  # a bin's sorting label
+        (("禁止停车", "搬家 13800138000"), 0.02, False, 1, False),  # a traffic sign
+        (("讲文明 树新风", "社区居委会 招聘"), 0.02, False, 3, False),  # a slogan
+    ],
+)
+def test_judge(lines: tuple[str, ...], letter: float, qr: bool, copies: int, small_ad: bool) -> None:
+    verdict = judge(lines, _phones(*lines), letter=letter, qr=qr, copies=copies)
+    assert verdict.small_ad is small_ad, verdict
+
+
+def test_group_lines_stacks_lines_of_one_sheet() -> None:
+    boxes = np.array(
+        [
+            [100, 100, 200, 120],  # sheet, line 1
+            [105, 125, 190, 145],  # sheet, line 2: just below
+            [100, 400, 180, 420],  # far below: another sheet
+            [300, 100, 500, 200],  # beside, letters five times taller: a sign
+        ],
+        np.float64,
+    )
+    assert sorted(sorted(g) for g in group_lines(boxes)) == [[0, 1], [2], [3]]
+
+
+@pytest.fixture(scope="module")
+def finder() -> TextFinder:
+    return TextFinder(PosterReader(threads=1))
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Detector:
+    """The shipped GridWatch model (it has the ``poster`` label) at its operating thresholds."""
+    return Detector(Settings().model, providers="cpu", model_thresholds=True)
+
+
+@needs_data
+def test_bin_sorting_labels_are_read_and_not_flagged(finder: TextFinder) -> None:
+    blocks = finder.find(read_image(SORTING_LABELS))
+    assert any(any(r.startswith("legal:") for r in b.verdict.reasons) for b in blocks)
+    assert not [b.text for b in blocks if b.verdict.small_ad]
+
+
+@needs_data
+def test_a_number_alone_is_read_but_not_a_small_ad(finder: TextFinder) -> None:
+    blocks = finder.find(read_image(PRODUCT_SHOT))
+    assert "15378212399" in {p.number for b in blocks for p in b.phones}
+    assert not [b.text for b in blocks if b.verdict.small_ad]
+
+
+def paste_sheet(src: Path, dst: Path) -> tuple[int, int, int, int]:
+    """A copy of the real photo ``src`` with a printed small ad (:data:`AD_LINES`) pasted on it; its box xyxy."""
+    photo = Image.open(src).convert("RGB")
+    font = ImageFont.truetype(str(find_cjk_fonts()[0]), 18)
+    sheet = Image.new("RGB", (170, 100), (245, 245, 240))
+    draw = ImageDraw.Draw(sheet)
+    for i, line in enumerate(AD_LINES):
+        draw.text((8, 8 + 30 * i), line, font=font, fill=(20, 20, 20))
+    x, y = 40, 60
+    photo.paste(sheet, (x, y))
+    photo.save(dst, quality=95)
+    return x, y, x + sheet.width, y + sheet.height
+
+
+@pytest.fixture(scope="module")
+def pasted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[int, int, int, int]]:
+    path = tmp_path_factory.mktemp("pasted") / "wall_with_ad.jpg"
+    return path, paste_sheet(WALL, path)
+
+
+def _inside(box: npt.ArrayLike, outer: tuple[int, int, int, int], slack: float = 20) -> bool:
+    x1, y1, x2, y2 = np.asarray(box, np.float64).tolist()
+    return bool(x1 >= outer[0] - slack and y1 >= outer[1] - slack and x2 <= outer[2] + slack and y2 <= outer[3] + slack)
+
+
+def test_a_pasted_sheet_becomes_a_poster_with_its_text(
+    finder: TextFinder, shipped: Detector, pasted: tuple[Path, tuple[int, int, int, int]]
+) -> None:
+    path, sheet = pasted
+    ads = [b for b in finder.find(read_image(path)) if b.verdict.small_ad]
+    assert len(ads) == 1 and _inside(ads[0].xyxy, sheet)
+    assert {p.number for p in ads[0].phones} == {AD_NUMBER}
+    assert "开锁" in ads[0].text
+    photos = PhotoDetector(shipped, tiles=TileSettings(mode="off"), finder=finder)
+    [(det, _)] = photos.find([read_image(path)])
+    posters = det.xyxy[np.array([n == "poster" for n in det.labels], dtype=bool)]
+    assert sum(_inside(b, sheet) for b in posters) == 1  # the detector's box, if any, and the block's are one
+
+
+@pytest.fixture
+def scan_ctx(tmp_path: Path) -> Iterator[Context]:
+    """A scan context on a fresh SQLite store, the shipped model, the default one-grid site."""
+    with open_context(Settings(data_dir=tmp_path / "data", database_url=None, site=None)) as ctx:
+        yield ctx
+
+
+def test_detect_and_scan_find_the_same_poster(
+    capsys: pytest.CaptureFixture[str], scan_ctx: Context, pasted: tuple[Path, tuple[int, int, int, int]]
+) -> None:
+    path, sheet = pasted
+    assert main(["detect", str(path), "--format", "jsonl", "--providers", "cpu"]) == 0
+    [record] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    printed = [d["xyxy"] for d in record["detections"] if d["label"] == "poster"]
+    [ad] = [b for b in record["texts"] if b["small_ad"]]
+    assert "开锁" in ad["text"] and ad["phones"] == [AD_NUMBER]
+
+    scans: list[PhotoScan] = []
+    report = scan([path], scan_ctx, progress=lambda photo, done, total: scans.append(photo))
+    assert report.failed == 0
+    [photo] = scans
+    posters = [s for s in photo.sightings if s.event.violation is Violation.FLYPOSTING]
+    size = np.array([record["width"], record["height"]] * 2, np.float64)
+    judged = sorted(np.round(np.asarray(s.event.bbox) * size, 0).tolist() for s in posters)
+    assert judged == sorted(np.round(np.asarray(b, np.float64), 0).tolist() for b in printed)
+    ours = [s for s in posters if _inside(np.asarray(s.event.bbox) * size, sheet)]
+    assert len(ours) == 1 and ours[0].phones == (AD_NUMBER,) and "开锁" in ours[0].text
+    with scan_ctx.store.session() as s:
+        assert AD_NUMBER in set(s.scalars(select(CasePhone.number)))
+
+
+def test_text_finder_off_leaves_posters_to_the_detector(
+    detector: Detector, pasted: tuple[Path, tuple[int, int, int, int]]
+) -> None:
+    image = read_image(pasted[0])
+    [(det, texts)] = PhotoDetector(detector, tiles=TileSettings(mode="off")).find([image])
+    assert texts == ()
+    assert np.array_equal(det.xyxy, detector.detect([image])[0].xyxy)
+
+
+def test_qr_codes_are_found_on_a_real_photo() -> None:
+    """A QR code stuck on a real wall is found where it is (OpenCV's detector)."""
+    qr = cv2.QRCodeEncoder.create().encode("https://example.com/kaisuo")
+    qr = cv2.resize(qr, (qr.shape[1] * 4, qr.shape[0] * 4), interpolation=cv2.INTER_NEAREST)
+    photo = read_image(WALL).pixels.copy()
+    y, x = 220, 200
+    photo[y : y + qr.shape[0], x : x + qr.shape[1]] = np.asarray(cv2.cvtColor(qr, cv2.COLOR_GRAY2BGR), np.uint8)
+    [box] = find_qr(photo).tolist()
+    assert abs(box[0] - x) < 20 and abs(box[1] - y) < 20
