@@ -25,7 +25,8 @@ returned                dispatch      dispatched          sent back to the unit;
 ======================  ============  ==================  ====================================================
 
 ``rejected`` and ``closed`` are terminal. 督办 (supervision) and the automatic proposals (rectified,
-needs rework) are flags on the case, not states: they advise the operator, who then acts.
+needs rework) are flags on the case, not states: they advise the operator, who then acts. A unit asks for 延期 or
+缓办 with a request the centre approves (then the centre's ``extend`` or ``defer`` runs) or refuses.
 """
 
 from __future__ import annotations
@@ -96,6 +97,12 @@ TERMINAL: frozenset[CaseState] = frozenset(s for s in CaseState if not any(k[0] 
 OPEN: frozenset[CaseState] = frozenset(CaseState) - TERMINAL
 # States in which the unit holds the case, so a camera seeing the place clear means it was rectified.
 IN_UNIT_HANDS: frozenset[CaseState] = frozenset({_S.DISPATCHED, _S.EXTENDED, _S.DEFERRED, _S.HANDLED, _S.RETURNED})
+# A unit's 待办: the states in which it still owes the work (a deferred case waits, but is still its own).
+UNIT_TODO: frozenset[CaseState] = frozenset({_S.DISPATCHED, _S.EXTENDED, _S.DEFERRED, _S.RETURNED})
+# A unit's 已办: it reported the work done; the centre verifies and closes.
+UNIT_DONE: frozenset[CaseState] = frozenset({_S.HANDLED, _S.VERIFIED, _S.CLOSED})
+# States a case is in once the centre confirmed and dispatched it: the only cases a unit ever sees.
+REACHED_UNIT: frozenset[CaseState] = UNIT_TODO | UNIT_DONE
 
 
 class IllegalTransition(GridWatchError):  # noqa: N818 - the name is part of the cases API

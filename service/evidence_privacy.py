@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.cases.queries import visible_condition
 from service.evidence_render import encode_jpeg
 from service.store.models import Case, EvidenceFile, EvidenceLink
 from vision.detector import Detector
@@ -58,15 +59,13 @@ class PrivateEvidence:
         return data
 
 
-def visible_evidence(session: Session, sha256: str, grids: frozenset[str] | None) -> EvidenceFile | None:
-    """The evidence row of ``sha256`` if it belongs to a case the caller sees (``grids`` None: every case)."""
+def visible_evidence(session: Session, sha256: str, units: frozenset[str] | None) -> EvidenceFile | None:
+    """The evidence row of ``sha256`` if it belongs to a case the caller sees (``units`` None: every case)."""
     query = (
         select(EvidenceFile)
         .join(EvidenceLink, EvidenceLink.sha256 == EvidenceFile.sha256)
         .join(Case, Case.id == EvidenceLink.case_id)
-        .where(EvidenceFile.sha256 == sha256)
+        .where(EvidenceFile.sha256 == sha256, visible_condition(units))
         .limit(1)
     )
-    if grids is not None:
-        query = query.where(Case.grid_id.in_(grids))
     return session.scalar(query)

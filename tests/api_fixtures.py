@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from domain.lifecycle import Action
 from domain.taxonomy import Violation
 from service.app import create_app
 from service.auth import tokens
@@ -79,6 +80,12 @@ class Api:
             *sighting(violation, camera_id=camera, bbox=bbox, at=T0), [picture(tag)], "m1", f"sha-{camera}-{tag}"
         )
         return result.case.id
+
+    def dispatch(self, case_id: int, unit_id: str | None = None) -> int:
+        """File and dispatch a case (to its grid's unit, or ``unit_id``): only then does a unit handler see it."""
+        self.ctx.manager.act(case_id, Action.FILE, actor="operator")
+        self.ctx.manager.act(case_id, Action.DISPATCH, actor="operator", unit_id=unit_id)
+        return case_id
 
 
 def start_api(tmp: Path, url: str, detector: Detector) -> Iterator[Api]:

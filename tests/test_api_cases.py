@@ -36,7 +36,7 @@ def test_full_lifecycle_with_roles_and_timeline(api: Api) -> None:
     api.client.cookies.clear()
     case_id = api.open_case("cam-1", "life")
     assert _act(api, "viewer", case_id, "file").status_code == 403
-    assert _act(api, "handler_east", case_id, "file").status_code == 403
+    assert _act(api, "handler_east", case_id, "file").status_code == 404  # not dispatched: no unit's case yet
     assert _act(api, "handler_west", case_id, "file").status_code == 404
     illegal = _act(api, "operator", case_id, "close")
     assert illegal.status_code == 409 and illegal.json()["code"] == "illegal_transition"
@@ -44,6 +44,7 @@ def test_full_lifecycle_with_roles_and_timeline(api: Api) -> None:
     assert _act(api, "operator", case_id, "file", note="real pile").json()["state"] == "filed"
     dispatched = _act(api, "operator", case_id, "dispatch").json()
     assert dispatched["state"] == "dispatched" and dispatched["unit_id"] == "u-east" and dispatched["deadline_at"]
+    assert _act(api, "handler_east", case_id, "verify").status_code == 403  # its case now, not its action
     assert _act(api, "operator", case_id, "extend").status_code == 422  # needs a later deadline
     later = (datetime.fromisoformat(dispatched["deadline_at"]) + timedelta(days=1)).isoformat()
     assert _act(api, "operator", case_id, "extend", deadline=later).json()["state"] == "extended"
@@ -113,8 +114,12 @@ def test_overdue_filter(api: Api) -> None:
     assert late not in _ids(api, overdue=True)
 
 
-def test_unit_handlers_see_only_their_grids(api: Api) -> None:
+def test_unit_handlers_see_only_cases_dispatched_to_their_unit(api: Api) -> None:
     east, west = api.open_case("cam-1", "scope"), api.open_case("cam-2", "scope")
+    assert west not in _ids(api, "handler_west")  # pending review: no unit sees it yet
+    for case_id in (east, west):
+        _act(api, "operator", case_id, "file")
+        _act(api, "operator", case_id, "dispatch")
     mine = _ids(api, "handler_west")
     assert west in mine and east not in mine
     assert api.client.get(f"{CASES}/{east}", headers=api.as_("handler_west")).status_code == 404
@@ -131,7 +136,7 @@ def test_bulk_actions_report_each_case(api: Api) -> None:
     results = api.client.post(f"{CASES}/actions", headers=api.as_("operator"), json=body).json()["results"]
     assert [(r["case_id"], r["status"]) for r in results] == [(a, 200), (b, 409), (2**31 - 1, 404)]
     by_handler = api.client.post(f"{CASES}/actions", headers=api.as_("handler_east"), json=body).json()["results"]
-    assert [r["status"] for r in by_handler] == [403, 404, 404]
+    assert [r["status"] for r in by_handler] == [404, 404, 404]  # a filed case has reached no unit
     too_many = {"case_ids": list(range(1, 300)), "action": "file"}
     assert api.client.post(f"{CASES}/actions", headers=api.as_("operator"), json=too_many).status_code == 422
 

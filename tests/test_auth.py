@@ -25,7 +25,7 @@ from service.auth.ratelimit import SlidingWindow
 from service.auth.users import get_user
 from service.core.config import Settings
 from service.store.db import open_store
-from service.store.models import AuditEntry, AuthToken, User
+from service.store.models import AuditEntry, AuthToken
 from tests.api_fixtures import PASSWORD, Api
 from vision.detector import Detector
 
@@ -184,21 +184,17 @@ def test_require_scope_admits_ingest_tokens_and_staff(api: Api) -> None:
     assert api.client.post("/probe-ingest", headers=expired).status_code == 401
 
 
-def test_first_admin_comes_from_the_environment_only(tmp_path: Path, detector: Detector) -> None:
+def test_first_admin_comes_from_the_environment(tmp_path: Path, detector: Detector) -> None:
+    """Without the variable a random password is made (tests/test_workflow_first_run.py)."""
+
     def start(password: str | None) -> FastAPI:
         secret = SecretStr(password) if password else None
         return create_app(Settings(data_dir=tmp_path, admin_password=secret, model=detector.path), detector=detector)
 
-    with TestClient(start(None)):
-        pass
-    store = open_store(f"sqlite:///{tmp_path / 'gridwatch.db'}")
-    with store.session() as session:
-        assert session.scalars(select(User)).all() == []
     with TestClient(start("first-admin-pw")) as client:
         assert client.post(LOGIN, json={"username": "admin", "password": "first-admin-pw"}).status_code == 200
     with TestClient(start("another-password")) as client:  # users exist: the variable changes nothing
         assert client.post(LOGIN, json={"username": "admin", "password": "another-password"}).status_code == 401
-    store.dispose()
 
 
 def test_cli_user_add_and_token_create(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

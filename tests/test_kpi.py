@@ -30,7 +30,7 @@ import pytest
 
 from domain.lifecycle import Action
 from domain.taxonomy import Violation
-from service.cases.kpi import GroupBy, Kpi, iso_week, kpis, week_start, weekly_grid_ranking
+from service.cases.kpi import GroupBy, Kpi, iso_week, kpis, week_start, weekly_ranking
 from service.cases.manager import CaseManager
 from tests.db_fixtures import SHANGHAI, T0, Clock, picture, sighting
 
@@ -165,8 +165,8 @@ def test_grouped(week: CaseManager) -> None:
 
 def test_weekly_ranking(week: CaseManager) -> None:
     with week.store.session() as s:
-        ranking = weekly_grid_ranking(s, 2026, 10, SHANGHAI, n=1)
-        empty = weekly_grid_ranking(s, 2026, 20, SHANGHAI)
+        ranking = weekly_ranking(s, 2026, 10, SHANGHAI, n=1)
+        empty = weekly_ranking(s, 2026, 20, SHANGHAI)
     # Both on time 50%; g-east closes 3/4 against g-west's 1/2.
     assert ranking.week == "2026-W10"
     assert [k.key for k in ranking.best] == ["g-east"] and [k.key for k in ranking.worst] == ["g-west"]

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.auth.principal import Principal, Scope
-from service.store.models import AuthToken, Role, TokenKind, User
+from service.store.models import AuthToken, Grid, Role, TokenKind, User
 
 _PREFIX = {TokenKind.SESSION: "gws_", TokenKind.API: "gwt_"}  # tells a leaked value's kind at a glance
 MAX_TOKEN_CHARS = 128
@@ -96,8 +96,11 @@ def resolve(session: Session, value: str, now: datetime | None = None) -> Princi
     if user is None or not user.active:
         return None
     role = Role(user.role)
-    grids = frozenset(user.grid_ids) if role is Role.UNIT_HANDLER else None
-    return Principal(user.name, role, row.id, grids=grids)
+    if role is not Role.UNIT_HANDLER:
+        return Principal(user.name, role, row.id)
+    grids = frozenset(user.grid_ids)
+    units = session.scalars(select(Grid.unit_id).where(Grid.id.in_(sorted(grids)), Grid.unit_id.is_not(None)))
+    return Principal(user.name, role, row.id, grids=grids, units=frozenset(str(u) for u in units))
 
 
 def get_token(session: Session, token_id: int) -> AuthToken | None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.errors import UserError, UserExists
+from domain.errors import PasswordError, UserError, UserExists
+from service.auth.password_policy import check_policy
 from service.auth.passwords import DUMMY_HASH, hash_password, verify_password
-from service.core.config import Settings
-from service.store.db import open_settings_store
 from service.store.models import Grid, Role, User, UserGrid
 
 FIRST_ADMIN = "admin"
@@ -89,25 +90,45 @@ def authenticate(session: Session, name: str, password: str) -> User | None:
     return user if ok and user is not None and user.active else None
 
 
-def ensure_first_admin(session: Session, password: str | None) -> User | None:
-    """Create the ``admin`` user with ``password`` when the store has no user at all; None otherwise."""
-    if password is None or count_users(session):
-        return None
-    return create_user(session, FIRST_ADMIN, Role.ADMIN, password)
+@dataclass(frozen=True)
+class FirstRun:
+    """What start-up did about the first user: ``message`` is for the log (None: nothing to say), and holds a
+    generated password, which is shown there once and never stored in the clear."""
+
+    created: bool
+    message: str | None
 
 
-def no_user_hint(settings: Settings) -> str | None:
-    """How to create the first user, when the store has none and no GRIDWATCH_ADMIN_PASSWORD is set."""
-    if settings.admin_password is not None:
-        return None
-    store = open_settings_store(settings)
-    try:
-        with store.session() as session:
-            if count_users(session):
-                return None
-    finally:
-        store.dispose()
-    return (
-        "no user can sign in yet: create one with `gridwatch user add admin --role admin`, "
-        "or set GRIDWATCH_ADMIN_PASSWORD before starting the service"
+def _random_password() -> str:
+    """16 URL-safe random characters (96 bits) that the password policy accepts."""
+    while True:
+        candidate = secrets.token_urlsafe(12)
+        try:
+            check_policy(candidate, FIRST_ADMIN)
+        except PasswordError:  # a random string that looks like a keyboard run: draw again
+            continue
+        return candidate
+
+
+def ensure_first_admin(session: Session, password: str | None) -> FirstRun:
+    """On a store with no user, create ``admin`` with ``password`` (GRIDWATCH_ADMIN_PASSWORD) or, without one, a
+    random password to print once (as Frigate does), so a newcomer can sign in without reading the manual. On a
+    store that has users, a given password is not used, and the message says so."""
+    if count_users(session):
+        if password is None:
+            return FirstRun(False, None)
+        return FirstRun(
+            False,
+            "GRIDWATCH_ADMIN_PASSWORD is set but not used: the store already has users "
+            "(an admin changes a password with PATCH /api/v1/users/NAME)",
+        )
+    if password is not None:
+        create_user(session, FIRST_ADMIN, Role.ADMIN, password)
+        return FirstRun(True, f"created the first admin user {FIRST_ADMIN!r} from GRIDWATCH_ADMIN_PASSWORD")
+    generated = _random_password()
+    create_user(session, FIRST_ADMIN, Role.ADMIN, generated)
+    return FirstRun(
+        True,
+        f"created the first admin user {FIRST_ADMIN!r} with the password {generated} (shown only this once: "
+        "sign in and change it; set GRIDWATCH_ADMIN_PASSWORD to choose it instead)",
     )

@@ -1,9 +1,12 @@
 """Case KPIs as SQL aggregates (CJ/T 292 and local assessment rules, see ../shared/DOMAIN.md).
 
-Definitions, for a period ``[start, end)``:
+Definitions, for a period ``[start, end)`` as of ``now``:
 
-- **due**: dispatched cases whose current deadline (``deadline_at``, after any extension) falls in the
-  period. Cases never dispatched (pending review, filed, rejected) have no deadline and are never due.
+- **due** (应结案): dispatched cases whose current deadline (``deadline_at``, after any extension) falls in the
+  period and that are settled by ``now``: the deadline has passed, or the case is closed. An open case whose
+  deadline is still ahead is not due yet (the dashboard once counted those in its current week, so it said
+  应结案 6 where an export up to now said due 0). Cases never dispatched (pending review, filed, rejected) have
+  no deadline and are never due.
 - **deferred**: due cases that were ever deferred (缓办); they leave the assessment.
 - **assessed** = due - deferred: the denominator of every rate below.
 - **closed**: assessed cases that are closed (结案), whenever that happened; **closed on time**: of those, the
@@ -15,7 +18,9 @@ Definitions, for a period ``[start, end)``:
 - mean hours to dispatch: from the case being opened to its first dispatch, over due cases;
   mean hours to close: from the case being opened to its closure, over closed cases.
 
-Grouping by week uses ISO weeks of the deadline in the given time zone (the site's calendar zone).
+Grouping by week uses ISO weeks of the deadline in the given time zone (the site's calendar zone). ``units``
+limits every figure to the cases of those units (a unit handler's own KPIs); None counts every case. Every page,
+API route and export computes its figures with :func:`kpis`: one definition, one set of numbers.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, true
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from domain.lifecycle import CaseState
@@ -84,11 +89,13 @@ class Kpi:
 
 
 @dataclass(frozen=True)
-class GridRanking:
-    """One ISO week's grids, best first in ``best`` and worst first in ``worst`` (lists may overlap when
-    fewer than twice ``n`` grids were assessed)."""
+class Ranking:
+    """One ISO week's grids or units (``by``), all of them best first in ``ranked``; the 红榜 ``best`` (best first)
+    and the 黑榜 ``worst`` (worst first) are its ends (they may overlap when fewer than twice ``n`` were assessed)."""
 
     week: str
+    by: GroupBy
+    ranked: list[Kpi]
     best: list[Kpi]
     worst: list[Kpi]
 
@@ -125,20 +132,35 @@ def _week_label(start: datetime, end: datetime, tz: tzinfo) -> ColumnElement[str
     return case(*whens, else_=literal("?"))
 
 
+def count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """How many rows of the group meet ``condition`` (0, not NULL, for none)."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def unit_condition(units: frozenset[str] | None) -> ColumnElement[bool]:
+    return true() if units is None else Case.unit_id.in_(sorted(units)) if units else false()
+
+
 def kpis(
-    session: Session, start: datetime, end: datetime, by: GroupBy | None = None, tz: tzinfo | None = None
+    session: Session,
+    start: datetime,
+    end: datetime,
+    by: GroupBy | None = None,
+    tz: tzinfo | None = None,
+    *,
+    units: frozenset[str] | None = None,
+    now: datetime | None = None,
 ) -> list[Kpi]:
-    """KPIs of the cases due in ``[start, end)``, one row per group (sorted by key) or one row overall.
+    """KPIs of the cases due in ``[start, end)`` as of ``now`` (default: the present), one row per group (sorted
+    by key) or one row overall, over the cases of ``units`` (None: all).
 
     ``tz`` (default: ``start``'s own zone) names the zone of ISO weeks when grouping by week.
     """
     dialect = session.get_bind().dialect.name
-    due = and_(Case.deadline_at.is_not(None), Case.deadline_at >= start, Case.deadline_at < end)
+    settled = or_(Case.deadline_at < (now or datetime.now(UTC)), Case.state == CaseState.CLOSED)
+    due = and_(Case.deadline_at.is_not(None), Case.deadline_at >= start, Case.deadline_at < end, settled)
     assessed = Case.deferral_count == 0
     closed = and_(assessed, Case.state == CaseState.CLOSED)
-
-    def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     hours_to_dispatch = _seconds(dialect, Case.dispatched_at, Case.created_at) / 3600.0
     hours_to_close = case((closed, _seconds(dialect, Case.closed_at, Case.created_at) / 3600.0))
@@ -152,15 +174,15 @@ def kpis(
     query = select(
         key,
         func.count().label("due"),
-        count(~assessed),
-        count(closed),
-        count(and_(closed, Case.closed_at <= Case.deadline_at)),
-        count(and_(assessed, Case.rework_count > 0)),
-        count(and_(assessed, Case.extension_count > 0)),
-        count(and_(assessed, Case.previous_case_id.is_not(None))),
+        count_where(~assessed),
+        count_where(closed),
+        count_where(and_(closed, Case.closed_at <= Case.deadline_at)),
+        count_where(and_(assessed, Case.rework_count > 0)),
+        count_where(and_(assessed, Case.extension_count > 0)),
+        count_where(and_(assessed, Case.previous_case_id.is_not(None))),
         func.avg(hours_to_dispatch),
         func.avg(hours_to_close),
-    ).where(due)
+    ).where(due, unit_condition(units))
     if by:
         query = query.group_by(key).order_by(key)
     rows = session.execute(query).all()
@@ -183,16 +205,32 @@ def _kpi(row: Sequence[Any]) -> Kpi:
     )
 
 
-def weekly_grid_ranking(session: Session, year: int, week: int, tz: tzinfo, n: int = 3) -> GridRanking:
-    """Grids ranked on the cases due in ISO ``week`` of ``year``: on-time closure rate, then closure rate,
-    then (lower) rework rate, then grid id. Grids with nothing assessed that week are not ranked."""
+def week_bounds(year: int, week: int, tz: tzinfo) -> tuple[datetime, datetime]:
+    """[Monday 00:00, next Monday 00:00) of ISO ``week`` in ``tz``; ValueError for a week the year lacks."""
     start = week_start(year, week, tz)
-    end = datetime.combine(start.date() + timedelta(days=7), time(), tz)
-    rows = [k for k in kpis(session, start, end, GroupBy.GRID) if k.assessed and k.key]
+    return start, datetime.combine(start.date() + timedelta(days=7), time(), tz)
+
+
+def weekly_ranking(
+    session: Session,
+    year: int,
+    week: int,
+    tz: tzinfo,
+    n: int = 3,
+    by: GroupBy = GroupBy.GRID,
+    *,
+    now: datetime | None = None,
+) -> Ranking:
+    """Grids or units (``by``) ranked on the cases due in ISO ``week`` of ``year`` (by ``now``): on-time closure
+    rate, then closure rate, then (lower) rework rate, then id. Those with nothing assessed are not ranked."""
+    if by not in (GroupBy.GRID, GroupBy.UNIT):
+        raise ValueError(f"rankings are by grid or unit, not {by}")
+    start, end = week_bounds(year, week, tz)
+    rows = [k for k in kpis(session, start, end, by, now=now) if k.assessed and k.key]
 
     def score(k: Kpi) -> tuple[float, float, float]:
         return (k.on_time_rate or 0.0, k.closure_rate or 0.0, -(k.rework_rate or 0.0))
 
     ranked = sorted(rows, key=lambda k: (tuple(-v for v in score(k)), k.key))
     worst = sorted(rows, key=lambda k: (score(k), k.key))
-    return GridRanking(f"{year}-W{week:02d}", ranked[:n], worst[:n])
+    return Ranking(f"{year}-W{week:02d}", by, ranked, ranked[:n], worst[:n])

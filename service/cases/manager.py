@@ -19,18 +19,21 @@ from sqlalchemy.orm import Session
 from domain.errors import CaseError
 from domain.lifecycle import Action, CaseState, next_state
 from domain.taxonomy import EVENT_CODES, Violation
+from service.cases import oversight
 from service.cases.actions import apply_action, check_arguments, refuse_duplicate_open
 from service.cases.attachments import Attachment, attach, copy_last_sighting, store_all
 from service.cases.caselog import SYSTEM_ACTOR, LogAction, log
+from service.cases.manual import ManualReport, open_manual_case
 from service.cases.matching import MatchSettings
 from service.cases.placement import Placement
+from service.cases.relocation import Relocation, relocate
 from service.cases.sightings import IngestResult, SightingSource, cleared_cases, record_sighting
 from service.core.calendar import add_working_time
 from service.core.registry import SiteRegistry
 from service.store.blobs import BlobStore
 from service.store.db import Store
 from service.store.evidence import EvidenceInput
-from service.store.models import Case, EvidenceRole, Verdict, VerdictKind
+from service.store.models import Case, CaseRequest, EvidenceRole, RequestKind, Verdict, VerdictKind
 from vision.rules.events import ClearEvent, ViolationEvent
 
 
@@ -149,23 +152,122 @@ class CaseManager:
         at = at or self.clock()
         with self.store.transaction() as s:
             case = self._get(s, case_id)
-            before = CaseState(case.state)
-            after = next_state(before, action, case.id)
-            check_arguments(action, has_evidence=bool(evidence), unit_id=unit_id, deadline=deadline)
-            apply_action(
-                case,
-                before,
-                action,
-                at,
-                unit_id=unit_id,
-                deadline=deadline,
-                has_evidence=bool(evidence),
-                deadline_for=self._deadline,
-            )
-            case.state = after
-            if evidence:
-                attach(s, case.id, None, store_all(self.evidence, evidence), EvidenceRole.HANDLING, at)
-            log(s, case, action, actor, at, note, before)
+            self._apply(s, case, action, actor, at, note, unit_id=unit_id, deadline=deadline, evidence=evidence)
+            if then is not None:
+                then(s, case)
+            return case
+
+    def supervise(
+        self,
+        case_id: int,
+        *,
+        actor: str,
+        at: datetime | None = None,
+        note: str | None = None,
+        then: Callable[[Session, Case], None] | None = None,
+    ) -> Case:
+        """督办: the centre presses the unit on a case it still owes (:func:`oversight.supervise`)."""
+        at = at or self.clock()
+        with self.store.transaction() as s:
+            case = self._get(s, case_id)
+            oversight.supervise(s, case, actor, at, note)
+            if then is not None:
+                then(s, case)
+            return case
+
+    def request(
+        self,
+        case_id: int,
+        kind: RequestKind,
+        *,
+        actor: str,
+        reason: str,
+        deadline: datetime | None = None,
+        at: datetime | None = None,
+        then: Callable[[Session, CaseRequest], None] | None = None,
+    ) -> CaseRequest:
+        """A unit asks for 延期 (``deadline``: the one it wants) or 缓办; the centre decides with :meth:`decide`."""
+        at = at or self.clock()
+        with self.store.transaction() as s:
+            case = self._get(s, case_id)
+            row = oversight.open_request(s, case, kind, actor=actor, at=at, reason=reason, deadline=deadline)
+            s.flush()
+            if then is not None:
+                then(s, row)
+            return row
+
+    def decide(
+        self,
+        request_id: int,
+        approved: bool,
+        *,
+        actor: str,
+        note: str | None = None,
+        deadline: datetime | None = None,
+        at: datetime | None = None,
+        then: Callable[[Session, CaseRequest], None] | None = None,
+    ) -> CaseRequest:
+        """The centre approves a request (its ``extend`` to the deadline asked for, or ``deadline`` instead; or its
+        ``defer``) or refuses it, in one transaction with the case's change and log."""
+        at = at or self.clock()
+        with self.store.transaction() as s:
+            case_id = s.scalar(select(CaseRequest.case_id).where(CaseRequest.id == request_id))
+            if case_id is None:
+                raise CaseError(f"no request {request_id}")
+            case = self._get(s, case_id)  # the case first, as every writer locks it: one lock order
+            row = s.get_one(CaseRequest, request_id, with_for_update=True)
+            kind = RequestKind(row.kind)
+            if approved:
+                oversight.approve(row, actor=actor, at=at, note=note)
+                granted = (deadline or row.deadline) if kind is RequestKind.EXTEND else deadline
+                why = f"{kind} request {row.id} approved: {row.reason}" + (f" ({note})" if note else "")
+                self._apply(s, case, oversight.ACTION_OF[kind], actor, at, why, deadline=granted)
+            else:
+                if deadline is not None:
+                    raise CaseError("a refusal takes no deadline")
+                oversight.refuse(s, case, row, actor=actor, at=at, note=note)
+            if then is not None:
+                then(s, row)
+            return row
+
+    def relocate(
+        self,
+        case_id: int,
+        change: Relocation,
+        *,
+        actor: str,
+        note: str | None = None,
+        at: datetime | None = None,
+        then: Callable[[Session, Case], None] | None = None,
+    ) -> Case:
+        """The centre corrects a case's place, position, grid or unit (:func:`relocate`); logged with what changed."""
+        at = at or self.clock()
+        with self.store.transaction() as s:
+            case = self._get(s, case_id)
+            changed = relocate(case, change, self.sites.current)
+            if not changed:
+                raise CaseError(f"case {case_id} is already there: nothing to correct")
+            refuse_duplicate_open(s, case, Violation(case.violation))
+            log(s, case, LogAction.RELOCATE, actor, at, f"{changed}" + (f" ({note})" if note else ""))
+            if then is not None:
+                then(s, case)
+            return case
+
+    def open_manual(
+        self,
+        report: ManualReport,
+        photo: Sequence[EvidenceInput] = (),
+        *,
+        actor: str,
+        then: Callable[[Session, Case], None] | None = None,
+    ) -> Case:
+        """File a hotline or inspector report as a case pending review (:func:`open_manual_case`); the photo is
+        optional and stored once the report is accepted."""
+        now = self.clock()
+        with self.store.transaction() as s:
+            for key in report.where.lock_keys(self.match.radius_m):  # as a sighting there: one open case per place
+                self.store.lock(s, f"ingest:{key}")
+            case = open_manual_case(s, report, store_all(self.evidence, photo) if photo else [], actor, now)
             if then is not None:
                 then(s, case)
             return case
@@ -201,6 +303,41 @@ class CaseManager:
             return row
 
     # ---- internals -------------------------------------------------------------------------------------
+
+    def _apply(
+        self,
+        s: Session,
+        case: Case,
+        action: Action,
+        actor: str,
+        at: datetime,
+        note: str | None,
+        *,
+        unit_id: str | None = None,
+        deadline: datetime | None = None,
+        evidence: Sequence[EvidenceInput] = (),
+    ) -> None:
+        """One transition on a locked case, its side effects and its log entry (with the old and new deadline
+        when it moved); the evidence is stored only once the transition is allowed."""
+        before = CaseState(case.state)
+        after = next_state(before, action, case.id)
+        check_arguments(action, has_evidence=bool(evidence), unit_id=unit_id, deadline=deadline)
+        old_deadline = case.deadline_at
+        apply_action(
+            case,
+            before,
+            action,
+            at,
+            unit_id=unit_id,
+            deadline=deadline,
+            has_evidence=bool(evidence),
+            deadline_for=self._deadline,
+        )
+        case.state = after
+        if evidence:
+            attach(s, case.id, None, store_all(self.evidence, evidence), EvidenceRole.HANDLING, at)
+        moved = (old_deadline, case.deadline_at) if case.deadline_at != old_deadline else None
+        log(s, case, action, actor, at, note, before, moved)
 
     def _deadline(self, case: Case, start: datetime) -> datetime:
         site = self.sites.current

@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import false, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from service.cases.queries import visible_condition
 from service.cases.sightings import IngestResult
 from service.store.models import Case, CasePhone
 from vision.ocr import Phone
@@ -65,17 +66,17 @@ class _Seen:
 
 
 def phone_report(
-    session: Session, *, grids_visible: frozenset[str] | None = None, min_cases: int = 1
+    session: Session, *, units_visible: frozenset[str] | None = None, min_cases: int = 1
 ) -> list[PhoneSummary]:
     """Every number seen on at least ``min_cases`` cases, most cases first (then most recent).
 
-    ``grids_visible`` limits the cases counted to those grids (a unit handler's); None counts every case.
+    ``units_visible`` limits the cases counted to those dispatched to these units (a unit handler's, as
+    :func:`~service.cases.queries.visible_condition` says); None counts every case.
     """
     query = select(CasePhone.number, CasePhone.kind, CasePhone.case_id, CasePhone.seen_at, Case.grid_id).join(
         Case, Case.id == CasePhone.case_id
     )
-    if grids_visible is not None:
-        query = query.where(Case.grid_id.in_(sorted(grids_visible)) if grids_visible else false())
+    query = query.where(visible_condition(units_visible))
     seen: dict[str, _Seen] = {}
     for number, kind, case_id, at, grid_id in session.execute(query):
         entry = seen.setdefault(number, _Seen(kind))

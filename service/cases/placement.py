@@ -29,7 +29,7 @@ class Placement:
         camera_id: the site camera that saw it (its cases are told apart by their boxes), else None.
         place_id: the patrol place it is at (named, or the place whose radius holds the position), else None.
         grid_id: the grid it falls in (the camera's or place's grid, else the most specific grid holding the
-            position), else None.
+            position, else the site's only grid), else None.
         unit_id: the grid's responsible unit, else None.
         lat, lon: WGS84 degrees (the photo's GPS, else the camera's or place's position), else None.
         zones: the zones of the camera or place, normalised to its frames (the rules' input), empty when none.
@@ -71,7 +71,8 @@ def locate(
 ) -> Placement:
     """Resolve a camera, a named place, or a position (in that order of precedence) against ``site``.
 
-    A position alone takes the nearest place whose radius holds it. Raises :class:`CaseError` for a camera or place
+    A position alone takes the nearest place whose radius holds it. On a site of one grid, a sighting no camera,
+    place or grid polygon places is in that grid (and goes to its unit). Raises :class:`CaseError` for a camera or place
     the site does not have.
     """
     tz = site.calendar.tz
@@ -94,6 +95,8 @@ def locate(
             lat, lon = place.lat, place.lon
     if grid_id is None and lat is not None and lon is not None:
         grid_id = _grid_at(site, lat, lon)
+    if grid_id is None and len(site.grids) == 1:  # a one-grid site: everything happens in it
+        grid_id = site.grids[0].id
     unit_id = site.grid(grid_id).unit if grid_id is not None else None
     return Placement(camera_id, place_id, grid_id, unit_id, lat, lon, zones)
 

@@ -1,4 +1,5 @@
-"""Exports: cases and KPIs as CSV or XLSX tables, operators' verdicts as a YOLO dataset for retraining.
+"""Exports: cases, KPIs, the weekly ranking (红黑榜), the exposure list (周曝光) and the detector's quality as CSV or
+XLSX tables, operators' verdicts as a YOLO dataset for retraining.
 
 Tables are a header row and plain values. CSV is UTF-8 with a byte-order mark (Excel opens the Chinese names
 right) and cells that a spreadsheet would take for a formula (``=``, ``+``, ``-``, ``@``) are quoted with a
@@ -16,7 +17,7 @@ import io
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from openpyxl import Workbook  # type: ignore[import-untyped]  # no stubs installed (types-openpyxl)
@@ -24,10 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.taxonomy import EVENT_CODES, LABEL_NAMES, LABELS, Violation
-from service.cases.kpi import Kpi
-from service.cases.queries import CaseFilter, is_overdue, list_cases
+from service.cases.exposure import Exposure
+from service.cases.kpi import Kpi, Ranking
+from service.cases.quality import Quality
+from service.cases.queries import CaseFilter, due_state, is_overdue, list_cases, time_left
 from service.store.models import (
-    Case,
     CasePhone,
     EvidenceKind,
     EvidenceLink,
@@ -104,6 +106,12 @@ CASE_COLUMNS = (
     "extension_count",
     "previous_case_id",
     "phones",
+    "source",
+    "due",
+    "hours_left",
+    "supervision_count",
+    "reporter",
+    "description",
 )
 
 
@@ -145,6 +153,12 @@ def cases_table(session: Session, f: CaseFilter) -> Table:
             c.extension_count,
             c.previous_case_id,
             " ".join(sorted(phones.get(c.id, ()))),
+            c.source,
+            due_state(c, f.now),
+            _hours(time_left(c, f.now)),
+            c.supervision_count,
+            c.reporter,
+            c.description,
         )
         for c in cases
     ]
@@ -171,32 +185,112 @@ KPI_COLUMNS = (
 )
 
 
-def kpi_table(kpis: Sequence[Kpi]) -> Table:
-    def r(v: float | None) -> float | None:
-        return None if v is None else round(v, 4)
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(v, 4)
 
+
+def _hours(left: timedelta | None) -> float | None:
+    return None if left is None else round(left.total_seconds() / 3600.0, 2)
+
+
+def _kpi_row(k: Kpi) -> tuple[Cell, ...]:
+    return (
+        k.key if k.key is not None else "all",
+        k.due,
+        k.deferred,
+        k.assessed,
+        k.closed,
+        k.closed_on_time,
+        k.reworked,
+        k.extended,
+        k.recurrent,
+        _r(k.closure_rate),
+        _r(k.on_time_rate),
+        _r(k.rework_rate),
+        _r(k.extension_rate),
+        _r(k.recurrence_rate),
+        _r(k.mean_hours_to_dispatch),
+        _r(k.mean_hours_to_close),
+    )
+
+
+def kpi_table(kpis: Sequence[Kpi]) -> Table:
+    return Table("kpis", KPI_COLUMNS, [_kpi_row(k) for k in kpis])
+
+
+def ranking_table(ranking: Ranking) -> Table:
+    """Every grid or unit of the week, best first, with its rank and whether it is on the 红榜 or 黑榜."""
+    best, worst = {k.key for k in ranking.best}, {k.key for k in ranking.worst}
+    header = ("week", "rank", ranking.by, "list", *KPI_COLUMNS[1:])
+    rows = [
+        (ranking.week, i, row[0], _honour(k.key, best, worst), *row[1:])
+        for i, k in enumerate(ranking.ranked, start=1)
+        for row in [_kpi_row(k)]
+    ]
+    return Table(f"ranking-{ranking.by}", header, rows)
+
+
+def _honour(key: str | None, best: set[str | None], worst: set[str | None]) -> str:
+    return "/".join(name for name, members in (("red", best), ("black", worst)) if key in members)
+
+
+EXPOSURE_COLUMNS = (
+    "week",
+    "as_of_utc",
+    "case",
+    "violation",
+    "event_name",
+    "state",
+    "grid_id",
+    "unit_id",
+    "deadline_at_utc",
+    "overdue_hours",
+    "rework_count",
+    "supervision_count",
+    "recurrent",
+)
+
+
+def exposure_table(exposure: Exposure) -> Table:
     rows = [
         (
-            k.key if k.key is not None else "all",
-            k.due,
-            k.deferred,
-            k.assessed,
-            k.closed,
-            k.closed_on_time,
-            k.reworked,
-            k.extended,
-            k.recurrent,
-            r(k.closure_rate),
-            r(k.on_time_rate),
-            r(k.rework_rate),
-            r(k.extension_rate),
-            r(k.recurrence_rate),
-            r(k.mean_hours_to_dispatch),
-            r(k.mean_hours_to_close),
+            exposure.week,
+            exposure.as_of,
+            e.case_id,
+            e.violation,
+            EVENT_CODES[Violation(e.violation)].name,
+            e.state,
+            e.grid_id,
+            e.unit_id,
+            e.deadline_at,
+            round(e.overdue_hours, 2),
+            e.rework_count,
+            e.supervision_count,
+            e.recurrent,
         )
-        for k in kpis
+        for e in exposure.cases
     ]
-    return Table("kpis", KPI_COLUMNS, rows)
+    return Table("exposure", EXPOSURE_COLUMNS, rows)
+
+
+QUALITY_COLUMNS = ("group", "reviewed", "confirmed", "rejected", "relabelled", "missed", "precision", "recall")
+
+
+def quality_table(rows: Sequence[Quality]) -> Table:
+    out = [
+        (
+            q.key if q.key is not None else "all",
+            q.reviewed,
+            q.confirmed,
+            q.rejected,
+            q.relabelled,
+            q.missed,
+            _r(q.precision),
+            _r(q.recall),
+        )
+        for q in rows
+    ]
+    return Table("quality", QUALITY_COLUMNS, out)
 
 
 # A relabel names a violation; it becomes a box label only where exactly one detector label raises it.
@@ -216,15 +310,12 @@ class _Judged:
     verdict: str
 
 
-def _judged(session: Session, grids_visible: frozenset[str] | None) -> list[_Judged]:
+def _judged(session: Session) -> list[_Judged]:
     latest: dict[int, Verdict] = {}
     for verdict in session.scalars(select(Verdict).order_by(Verdict.at, Verdict.id)):
         latest[verdict.case_id] = verdict
     out = []
     for case_id, verdict in sorted(latest.items()):
-        case = session.get_one(Case, case_id)
-        if grids_visible is not None and case.grid_id not in grids_visible:
-            continue
         rows = session.execute(
             select(Observation.bbox, Observation.label, EvidenceLink.sha256)
             .join(EvidenceLink, EvidenceLink.observation_id == Observation.id)
@@ -246,12 +337,10 @@ def _judged(session: Session, grids_visible: frozenset[str] | None) -> list[_Jud
 def verdicts_dataset(
     session: Session,
     render: Callable[[str], bytes],
-    *,
-    grids_visible: frozenset[str] | None = None,
 ) -> bytes:
     """A zip of ``images/train/<sha256>.jpg``, ``labels/train/<sha256>.txt``, ``data.yaml`` (the 12 labels) and
     ``verdicts.csv`` (image, case, verdict, label). ``render(sha256)`` gives the privacy-safe JPEG."""
-    judged = _judged(session, grids_visible)
+    judged = _judged(session)
     by_image: dict[str, list[_Judged]] = {}
     for item in judged:
         by_image.setdefault(item.sha256, []).append(item)

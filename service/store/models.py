@@ -66,6 +66,27 @@ class EvidenceRole(StrEnum):
     AFTER = "after"  # the place seen clear
 
 
+class CaseSource(StrEnum):
+    """Where a case came from: the detector (a camera or a scanned photo), or a person (a case filed by hand)."""
+
+    DETECTOR = "detector"
+    HOTLINE = "hotline"  # a call to the 12345 / 12319 hotline
+    INSPECTOR = "inspector"  # an inspector's (网格员, 督查员) report from the street
+
+
+class RequestKind(StrEnum):
+    """What a unit asks the centre for."""
+
+    EXTEND = "extend"  # 延期: a later deadline
+    DEFER = "defer"  # 缓办: handling postponed
+
+
+class RequestState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
 class VerdictKind(StrEnum):
     """An operator's judgement of a detection, kept for review statistics and retraining."""
 
@@ -234,6 +255,11 @@ class Case(Base):
     rectified_proposed: Mapped[bool] = mapped_column(default=False)
     rectified_since: Mapped[datetime | None]
     previous_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    source: Mapped[str] = mapped_column(String(16), default=CaseSource.DETECTOR, server_default="detector")
+    description: Mapped[str | None] = mapped_column(Text)  # a filed-by-hand case's account of what was seen
+    reporter: Mapped[str | None] = mapped_column(String(200))  # who reported it (caller, inspector), as given
+    supervised_at: Mapped[datetime | None]  # the latest 督办 by the centre
+    supervision_count: Mapped[int] = mapped_column(default=0, server_default="0")
     # Optimistic lock: two concurrent writers of one case cannot both win.
     version: Mapped[int] = mapped_column(default=1)
 
@@ -283,6 +309,9 @@ class CaseEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(24))
     to_state: Mapped[str] = mapped_column(String(24))
     note: Mapped[str | None] = mapped_column(Text)
+    # The deadline before and after an entry that moved it (dispatch, resume, extend, a correction).
+    deadline_before: Mapped[datetime | None]
+    deadline_after: Mapped[datetime | None]
 
 
 class EvidenceFile(Base):
@@ -333,12 +362,63 @@ class Verdict(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class CaseRequest(Base):
+    """A unit's request for 延期 or 缓办 on a case, and the centre's decision on it (one pending per case)."""
+
+    __tablename__ = "case_requests"
+    __table_args__ = (
+        CheckConstraint(_in("kind", RequestKind), name="kind"),
+        CheckConstraint(_in("state", RequestState), name="state"),
+        CheckConstraint("(kind = 'extend') = (deadline IS NOT NULL)", name="extend_deadline"),
+        Index(
+            "uq_case_requests_pending",
+            "case_id",
+            unique=True,
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))  # the unit that asked
+    reason: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[datetime | None]  # extend: the deadline asked for
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class MissedReport(Base):
+    """A violation a camera should have reported and did not (漏报), told by a person: the recall's other half."""
+
+    __tablename__ = "missed_reports"
+    __table_args__ = (
+        CheckConstraint(_in("violation", Violation), name="violation"),
+        Index("ix_missed_reports_camera_id_seen_at", "camera_id", "seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    seen_at: Mapped[datetime]  # when the violation was in the camera's view
+    violation: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(32))  # the detector label that should have fired
+    note: Mapped[str | None] = mapped_column(Text)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))  # the hand-filed case for it, if any
+    reported_by: Mapped[str] = mapped_column(String(100))
+    reported_at: Mapped[datetime]
+
+
 class Role(StrEnum):
     """What a signed-in person may do (see ``service.auth``)."""
 
     ADMIN = "admin"  # everything, including users, tokens and the site configuration
     OPERATOR = "operator"  # reviews and moves cases of every grid
-    UNIT_HANDLER = "unit_handler"  # sees and handles the cases of its own grids only
+    UNIT_HANDLER = "unit_handler"  # sees and handles the cases dispatched to its unit (its grids' units) only
     VIEWER = "viewer"  # reads everything, changes nothing
 
 

@@ -1,22 +1,23 @@
 """Cases: list with filters, detail with timeline, lifecycle actions, the handling photo, verdicts.
 
-Who may do what (:mod:`service.auth.policy`): everyone signed in reads (a unit handler only the cases of its
-grids; another grid's case is a 404, as if it did not exist); admins and operators take every action and give
-verdicts; a unit handler reports handling (with the photo) or sends a case back. Illegal transitions are 409.
-Every action and verdict goes to the audit log.
+Who may do what (:mod:`service.auth.policy`): everyone signed in reads (a unit handler only the cases dispatched
+to its unit, once confirmed; any other case is a 404, as if it did not exist); admins and operators take every
+action and give verdicts; a unit handler reports handling (with the photo) or sends a case back. Illegal
+transitions are 409. Every action and verdict goes to the audit log. A unit's 待办 is ``?box=todo&sort=deadline``,
+its 已办 ``?box=done``; every case says how long is left (``time_left_s``) and whether it is ``due`` soon or overdue.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile
 from sqlalchemy.orm import Session
 
 from domain.errors import CaseError, ImageError
-from domain.lifecycle import Action, CaseState, IllegalTransition
+from domain.lifecycle import UNIT_DONE, UNIT_TODO, Action, CaseState, IllegalTransition
 from domain.taxonomy import Violation
 from service.api.deps import AnyUser, CtxDep, SessionDep, Staff, limit_uploads
 from service.api.errors import not_found
@@ -41,7 +42,7 @@ from service.cases import queries
 from service.context import Context
 from service.core.site import Slug
 from service.store.evidence import EvidenceInput
-from service.store.models import Case, EvidenceKind, Verdict
+from service.store.models import Case, CaseSource, EvidenceKind, Verdict
 from vision.imageio import decode_image
 
 router = APIRouter(tags=["cases"])
@@ -50,25 +51,48 @@ CaseIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_PHOTO_BYTES = 25 * 1024 * 1024
 _PHOTO_EXT = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "BMP": "bmp"}
 SlugList = Annotated[list[Slug], Query(max_length=100)]
+BOXES = {"todo": UNIT_TODO, "done": UNIT_DONE}
 
 
-def _view(case: Case, principal: Principal, now: datetime) -> CaseOut:
-    extra = {"overdue": queries.is_overdue(case, now), "actions": actions_for(principal.role, CaseState(case.state))}
+def case_view(case: Case, principal: Principal, now: datetime) -> CaseOut:
+    """A case as the caller sees it now: its deadline's state and the actions the caller may take."""
+    left = queries.time_left(case, now)
+    extra = {
+        "overdue": queries.is_overdue(case, now),
+        "due": queries.due_state(case, now),
+        "time_left_s": None if left is None else left.total_seconds(),
+        "actions": actions_for(principal.role, CaseState(case.state)),
+    }
     return CaseOut.model_validate(case).model_copy(update=extra)
 
 
-def _visible(case: Case | None, principal: Principal, case_id: int) -> Case:
-    """The case if the principal may see it; a 404 otherwise (not a 403: another grid's cases do not exist
-    for a unit handler)."""
-    if case is None or not principal.sees_grid(case.grid_id):
+def visible_case(case: Case | None, principal: Principal, case_id: int) -> Case:
+    """The case if the principal may see it; a 404 otherwise (not a 403: for a unit handler, a case not dispatched
+    to its unit does not exist)."""
+    if case is None or not principal.sees_case(case.unit_id, case.state):
         not_found(f"case {case_id}")
     return case
 
 
-def _detail(ctx: Context, principal: Principal, case_id: int) -> CaseDetail:
+def photo_evidence(photo: UploadFile) -> EvidenceInput:
+    """An uploaded photo as evidence: 413 over :data:`MAX_PHOTO_BYTES`, 422 when it is not a whole, sane image."""
+    data = photo.file.read(MAX_PHOTO_BYTES + 1)
+    if len(data) > MAX_PHOTO_BYTES:
+        raise HTTPException(413, f"photo over {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
+    try:
+        image = decode_image(data, target=64)  # checks it is a whole, sane image; reduced decoding is cheap
+    except ImageError as exc:
+        raise HTTPException(422, f"photo: {exc}") from None
+    return EvidenceInput(EvidenceKind.ORIGINAL, data, _PHOTO_EXT[image.format])
+
+
+def case_detail(ctx: Context, principal: Principal, case_id: int, *, acted: bool = False) -> CaseDetail:
+    """The case with its log, evidence and verdicts. ``acted``: the answer to the caller's own action, shown even
+    when the action took the case out of its view (a unit handler's 退回)."""
     with ctx.store.session() as session:
-        case = _visible(queries.get_case(session, case_id), principal, case_id)
-        view = _view(case, principal, datetime.now(UTC))
+        case = queries.get_case(session, case_id)
+        case = case if acted and case is not None else visible_case(case, principal, case_id)
+        view = case_view(case, principal, datetime.now(UTC))
         return CaseDetail(
             **view.model_dump(),
             events=[EventOut.model_validate(e) for e in queries.case_events(session, case_id)],
@@ -91,13 +115,25 @@ def list_cases(
     until: Annotated[Instant | None, Query(description="first seen before")] = None,
     overdue: bool | None = None,
     needs_rework: bool | None = None,
+    due: queries.Due | None = None,
+    supervised: bool | None = None,
+    source: Annotated[list[CaseSource], Query(max_length=len(CaseSource))] = [],  # noqa: B006
+    box: Annotated[Literal["todo", "done"] | None, Query(description="a unit's 待办 or 已办")] = None,
+    sort: queries.Sort = "newest",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Page[CaseOut]:
-    """Cases, newest first. Repeat a filter to match any of several values (``?state=filed&state=dispatched``)."""
+    """Cases, newest first (``sort=deadline``: the nearest deadline first). Repeat a filter to match any of several
+    values (``?state=filed&state=dispatched``); ``box=todo`` keeps the states a unit still owes, ``box=done``
+    those it reported handled."""
     now = datetime.now(UTC)
+    states = list(state)
+    if box is not None:  # the box's states, narrowed by any state asked for
+        states = [s for s in states or sorted(BOXES[box]) if s in BOXES[box]]
+        if not states:
+            return Page[CaseOut](items=[], total=0, limit=limit, offset=offset)
     filters = queries.CaseFilter(
-        states=state,
+        states=states,
         violations=violation,
         grid_ids=grid,
         unit_ids=unit,
@@ -107,17 +143,21 @@ def list_cases(
         until=until,
         overdue=overdue,
         needs_rework=needs_rework,
-        grids_visible=principal.grids,
+        due=due,
+        supervised=supervised,
+        sources=source,
+        units_visible=principal.units,
+        sort=sort,
         now=now,
     )
     rows, total = queries.list_cases(session, filters, limit=limit, offset=offset)
-    return Page[CaseOut](items=[_view(c, principal, now) for c in rows], total=total, limit=limit, offset=offset)
+    return Page[CaseOut](items=[case_view(c, principal, now) for c in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail)
 def get_case(case_id: CaseIdPath, principal: AnyUser, ctx: CtxDep) -> CaseDetail:
     """A case with its timeline (the case log), its evidence and the verdicts on it."""
-    return _detail(ctx, principal, case_id)
+    return case_detail(ctx, principal, case_id)
 
 
 def _act(
@@ -133,7 +173,7 @@ def _act(
 ) -> None:
     """Check visibility and role, run the action through the case manager, audited in its transaction."""
     with ctx.store.session() as session:
-        _visible(queries.get_case(session, case_id), principal, case_id)
+        visible_case(queries.get_case(session, case_id), principal, case_id)
     if not may_act(principal.role, action):
         raise HTTPException(403, f"role {principal.role} may not {action} cases")
 
@@ -166,7 +206,7 @@ def act(
     ``handle`` needs the handling photo: use ``POST /cases/{id}/handle``."""
     body = body or ActionRequest()
     _act(ctx, principal, case_id, action, note=body.note, unit_id=body.unit_id, deadline=body.deadline)
-    return _detail(ctx, principal, case_id)
+    return case_detail(ctx, principal, case_id, acted=True)
 
 
 @router.post("/cases/{case_id}/handle", response_model=CaseDetail, responses={409: {"description": "not dispatched"}})
@@ -181,16 +221,8 @@ def handle(
     """The unit reports the case handled (处置反馈), with a photo of the place. Rate-limited per principal, as
     photo batches are (429 with Retry-After)."""
     limit_uploads(request, principal)
-    data = photo.file.read(MAX_PHOTO_BYTES + 1)
-    if len(data) > MAX_PHOTO_BYTES:
-        raise HTTPException(413, f"photo over {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
-    try:
-        image = decode_image(data, target=64)  # checks it is a whole, sane image; reduced decoding is cheap
-    except ImageError as exc:
-        raise HTTPException(422, f"photo: {exc}") from None
-    evidence = [EvidenceInput(EvidenceKind.ORIGINAL, data, _PHOTO_EXT[image.format])]
-    _act(ctx, principal, case_id, Action.HANDLE, note=note, evidence=evidence)
-    return _detail(ctx, principal, case_id)
+    _act(ctx, principal, case_id, Action.HANDLE, note=note, evidence=[photo_evidence(photo)])
+    return case_detail(ctx, principal, case_id, acted=True)
 
 
 def _bulk_status(exc: Exception) -> tuple[int, str]:
@@ -216,7 +248,7 @@ def bulk_act(body: BulkActionRequest, principal: AnyUser, ctx: CtxDep) -> BulkRe
 
 def _verdict(ctx: Context, principal: Principal, case_id: int, body: VerdictRequest) -> VerdictOut:
     with ctx.store.session() as session:
-        _visible(queries.get_case(session, case_id), principal, case_id)
+        visible_case(queries.get_case(session, case_id), principal, case_id)
     details = {"verdict": body.verdict, "violation": body.violation, "note": body.note}
 
     def audited(session: Session, _row: Verdict) -> None:

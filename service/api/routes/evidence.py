@@ -39,7 +39,7 @@ async def evidence(
     principal: AnyUser,
     original: Annotated[bool, Query(description="the untouched original (admin, keep_originals only)")] = False,
 ) -> Response:
-    row = await run_in_threadpool(visible_evidence, session, sha256, principal.grids)
+    row = await run_in_threadpool(visible_evidence, session, sha256, principal.units)
     if row is None:
         not_found(f"evidence {sha256}")
     if original:

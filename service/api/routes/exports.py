@@ -1,7 +1,9 @@
-"""Exports: cases and KPIs as CSV or XLSX, operators' verdicts as a YOLO dataset zip for retraining.
+"""Exports: cases, KPIs, the weekly ranking (红黑榜), the exposure list (周曝光) and the detector's quality as CSV
+or XLSX, operators' verdicts as a YOLO dataset zip for retraining.
 
-Cases are filtered as in ``GET /cases`` and limited to the grids the caller sees; the verdict dataset holds
-only privacy-safe renditions of the photos (heads and plates pixelated) and is for staff.
+Each table is the one its report route gives for the same query (the same functions compute both), limited to
+what the caller sees (a unit handler: its unit's cases); the verdict dataset holds only privacy-safe renditions of
+the photos (heads and plates pixelated) and is for staff.
 """
 
 from __future__ import annotations
@@ -16,11 +18,23 @@ from domain.lifecycle import CaseState
 from domain.taxonomy import Violation
 from service.api.deps import AnyUser, CtxDep, SessionDep, Staff
 from service.api.period import PeriodDep
+from service.api.routes.reports import RankedBy, Week, Year, exposure_of, ranking_of
 from service.api.schemas import Instant
 from service.cases.kpi import GroupBy, kpis
+from service.cases.quality import QualityBy, quality
 from service.cases.queries import CaseFilter
 from service.evidence_privacy import PrivateEvidence
-from service.integrations.exports import Table, cases_table, kpi_table, to_csv, to_xlsx, verdicts_dataset
+from service.integrations.exports import (
+    Table,
+    cases_table,
+    exposure_table,
+    kpi_table,
+    quality_table,
+    ranking_table,
+    to_csv,
+    to_xlsx,
+    verdicts_dataset,
+)
 from service.store.models import EvidenceFile
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -46,20 +60,61 @@ def export_cases(
     since: Annotated[Instant | None, Query(description="first seen at or after")] = None,
     until: Annotated[Instant | None, Query(description="first seen before")] = None,
 ) -> Response:
-    f = CaseFilter(states=state, violations=violation, since=since, until=until, grids_visible=principal.grids)
+    f = CaseFilter(states=state, violations=violation, since=since, until=until, units_visible=principal.units)
     return _file(cases_table(session, f), fmt)
 
 
 @router.get("/kpis.{fmt}", response_class=Response, summary="KPIs of cases due in a period, as CSV or XLSX")
 def export_kpis(
     fmt: Annotated[Format, Path()],
-    _: AnyUser,
+    principal: AnyUser,
     ctx: CtxDep,
     session: SessionDep,
     period: PeriodDep,
     by: GroupBy | None = None,
 ) -> Response:
-    return _file(kpi_table(kpis(session, period.start, period.end, by, ctx.site.calendar.tz)), fmt)
+    rows = kpis(session, period.start, period.end, by, ctx.site.calendar.tz, units=principal.units)
+    return _file(kpi_table(rows), fmt)
+
+
+@router.get("/ranking.{fmt}", response_class=Response, summary="a week's ranking of grids or units (红黑榜)")
+def export_ranking(
+    fmt: Annotated[Format, Path()],
+    _: AnyUser,
+    ctx: CtxDep,
+    session: SessionDep,
+    year: Year = None,
+    week: Week = None,
+    n: Annotated[int, Query(ge=1, le=50)] = 3,
+    by: RankedBy = GroupBy.GRID,
+) -> Response:
+    return _file(ranking_table(ranking_of(ctx, session, year, week, n, by)), fmt)
+
+
+@router.get("/exposure.{fmt}", response_class=Response, summary="a week's worst overdue cases (周曝光)")
+def export_exposure(
+    fmt: Annotated[Format, Path()],
+    principal: AnyUser,
+    ctx: CtxDep,
+    session: SessionDep,
+    year: Year = None,
+    week: Week = None,
+    n: Annotated[int, Query(ge=1, le=200)] = 10,
+) -> Response:
+    return _file(exposure_table(exposure_of(ctx, session, year, week, n, principal.units)), fmt)
+
+
+@router.get("/quality.{fmt}", response_class=Response, summary="detector precision and recall per label, camera, week")
+def export_quality(
+    fmt: Annotated[Format, Path()],
+    principal: AnyUser,
+    ctx: CtxDep,
+    session: SessionDep,
+    period: PeriodDep,
+    by: QualityBy | None = None,
+) -> Response:
+    rows = quality(session, period.start, period.end, by, ctx.site.calendar.tz, grids=principal.grids)
+    return _file(quality_table(rows), fmt)
 
 
 @router.get(
@@ -74,6 +129,6 @@ async def export_verdicts(request: Request, principal: Staff, session: SessionDe
     def render(sha256: str) -> bytes:
         return renditions.rendition(sha256, session.get_one(EvidenceFile, sha256).ext)
 
-    data = await run_in_threadpool(verdicts_dataset, session, render, grids_visible=principal.grids)
+    data = await run_in_threadpool(verdicts_dataset, session, render)
     disposition = 'attachment; filename="gridwatch-verdicts-yolo.zip"'
     return Response(data, media_type="application/zip", headers={"Content-Disposition": disposition})

@@ -30,7 +30,7 @@ def list_observations(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Page[ObservationOut]:
-    """Sightings, newest first; a unit handler sees those of its grids' cases only."""
+    """Sightings, newest first; a unit handler sees those of the cases dispatched to its unit only."""
     filters = queries.ObservationFilter(
         case_id=case_id,
         violations=violation,
@@ -38,7 +38,7 @@ def list_observations(
         place_ids=place,
         since=since,
         until=until,
-        grids_visible=principal.grids,
+        units_visible=principal.units,
     )
     rows, total = queries.list_observations(session, filters, limit=limit, offset=offset)
     return Page[ObservationOut](

@@ -32,5 +32,5 @@ def phones(
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[PhoneOut]:
     """Every number read on the caller's visible cases, on most cases first."""
-    report = phone_report(session, grids_visible=principal.grids, min_cases=min_cases)
+    report = phone_report(session, units_visible=principal.units, min_cases=min_cases)
     return [PhoneOut.model_validate(p) for p in report[:limit]]

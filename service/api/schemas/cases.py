@@ -10,8 +10,9 @@ from pydantic import Field, model_validator
 from domain.lifecycle import Action, CaseState
 from domain.taxonomy import Violation
 from service.api.schemas import Instant, Request, Response
+from service.cases.queries import Due
 from service.core.site import Slug
-from service.store.models import EvidenceKind, EvidenceRole, VerdictKind
+from service.store.models import CaseSource, EvidenceKind, EvidenceRole, RequestKind, RequestState, VerdictKind
 
 Note = Annotated[str, Field(min_length=1, max_length=2000)]
 CaseId = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -51,7 +52,16 @@ class CaseOut(Response):
     needs_rework: bool
     rectified_proposed: bool
     previous_case_id: int | None
+    source: CaseSource = Field(description="detector (camera or photo), hotline (12345) or inspector")
+    description: str | None = Field(description="a case filed by hand: what the reporter said")
+    reporter: str | None
+    supervised_at: datetime | None = Field(description="the latest 督办 by the centre")
+    supervision_count: int
     overdue: bool = Field(default=False, description="the unit still owes the work and the deadline has passed")
+    due: Due | None = Field(default=None, description="overdue, due_soon or on_time while the deadline runs")
+    time_left_s: float | None = Field(
+        default=None, description="seconds to the deadline while it runs (negative: overdue by that much)"
+    )
     actions: list[Action] = Field(default_factory=list, description="the actions the caller may take now")
 
 
@@ -63,6 +73,8 @@ class EventOut(Response):
     from_state: str | None
     to_state: str
     note: str | None
+    deadline_before: datetime | None = Field(description="an entry that moved the deadline: the old one")
+    deadline_after: datetime | None = Field(description="an entry that moved the deadline: the new one")
 
 
 class EvidenceOut(Response):
@@ -152,3 +164,81 @@ class ObservationOut(Response):
     model_version: str
     created_at: datetime
     source_sha256: str
+
+
+class SuperviseRequest(Request):
+    note: Note | None = None
+
+
+class UnitRequestIn(Request):
+    """A unit's request: 延期 (``extend``, with the deadline it needs) or 缓办 (``defer``), and why."""
+
+    kind: RequestKind
+    reason: Note
+    deadline: Instant | None = Field(default=None, description="extend only: the later deadline asked for")
+
+
+class DecisionIn(Request):
+    note: Note | None = None
+    deadline: Instant | None = Field(default=None, description="approving an extension: grant this one instead")
+
+
+class UnitRequestOut(Response):
+    id: int
+    case_id: int
+    kind: RequestKind
+    state: RequestState
+    unit_id: str | None
+    reason: str
+    deadline: datetime | None
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+
+
+class PlacementIn(Request):
+    """Corrections to where a case is; omitted fields stay. A place or position re-derives the grid and unit."""
+
+    place_id: Slug | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    grid_id: Slug | None = None
+    unit_id: Slug | None = None
+    note: Note | None = None
+
+
+class MissIn(Request):
+    """A violation a camera did not report (漏报)."""
+
+    camera_id: Slug
+    seen_at: Instant = Field(description="when the violation was in the camera's view")
+    violation: Violation
+    label: str | None = Field(default=None, max_length=32, description="the detector label it should have been")
+    note: Note | None = None
+    case_id: CaseId | None = Field(default=None, description="the case filed by hand for it, if any")
+
+
+class MissOut(Response):
+    id: int
+    camera_id: str
+    seen_at: datetime
+    violation: Violation
+    label: str
+    note: str | None
+    case_id: int | None
+    reported_by: str
+    reported_at: datetime
+
+
+class UnitWorkload(Response):
+    """One unit's 待办 and 已办 counts now."""
+
+    unit_id: str
+    todo: int
+    overdue: int
+    due_soon: int
+    supervised: int
+    requests_pending: int
+    done: int

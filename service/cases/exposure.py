@@ -1,0 +1,85 @@
+"""周曝光: the week's worst cases, as things stood when the week ended (or now, during the week): dispatched, past
+their deadline and not yet reported handled by then, the longest overdue first (then the most reworked, the most
+supervised). Deferred (缓办) and rejected cases are left out: their clock was not running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from domain.lifecycle import CaseState
+from service.cases.kpi import unit_condition, week_bounds
+from service.store.models import Case
+
+
+@dataclass(frozen=True)
+class Exposed:
+    """One exposed case; ``overdue_hours``: how far past its deadline it was at ``as_of``."""
+
+    case_id: int
+    violation: str
+    state: str
+    grid_id: str | None
+    unit_id: str | None
+    deadline_at: datetime
+    overdue_hours: float
+    rework_count: int
+    supervision_count: int
+    recurrent: bool
+
+
+@dataclass(frozen=True)
+class Exposure:
+    week: str
+    as_of: datetime
+    cases: list[Exposed]
+
+
+def weekly_exposure(
+    session: Session,
+    year: int,
+    week: int,
+    tz: tzinfo,
+    n: int = 10,
+    *,
+    units: frozenset[str] | None = None,
+    now: datetime | None = None,
+) -> Exposure:
+    """The ``n`` worst cases of ISO ``week`` of ``year`` (of ``units``; None: all). ValueError for a week the
+    year lacks."""
+    _, end = week_bounds(year, week, tz)
+    as_of = min(end, now or datetime.now(UTC))
+    owed = and_(
+        Case.dispatched_at.is_not(None),
+        Case.dispatched_at <= as_of,
+        Case.deadline_at < as_of,
+        Case.state.not_in([CaseState.DEFERRED, CaseState.REJECTED]),
+        or_(Case.handled_at.is_(None), Case.handled_at > as_of),
+    )
+    query = (
+        select(Case)
+        .where(owed, unit_condition(units))
+        .order_by(Case.deadline_at, Case.rework_count.desc(), Case.supervision_count.desc(), Case.id)
+        .limit(n)
+    )
+    rows = [
+        Exposed(
+            case_id=c.id,
+            violation=c.violation,
+            state=c.state,
+            grid_id=c.grid_id,
+            unit_id=c.unit_id,
+            deadline_at=c.deadline_at,
+            overdue_hours=(as_of - c.deadline_at).total_seconds() / 3600.0,
+            rework_count=c.rework_count,
+            supervision_count=c.supervision_count,
+            recurrent=c.previous_case_id is not None,
+        )
+        for c in session.scalars(query)
+        if c.deadline_at is not None
+    ]
+    return Exposure(f"{year}-W{week:02d}", as_of, rows)
