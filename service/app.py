@@ -29,10 +29,12 @@ from service.api.routes import (
     health,
     observations,
     phones,
+    quality,
     reports,
     site,
     streams,
     webhooks,
+    workflow,
 )
 from service.auth.login import LoginLimits
 from service.auth.ratelimit import SlidingWindow
@@ -50,8 +52,10 @@ log = logging.getLogger(__name__)
 ROUTERS: list[APIRouter] = [
     auth.router,
     cases.router,
+    workflow.router,
     observations.router,
     reports.router,
+    quality.router,
     site.router,
     batches.router,
     evidence.router,
@@ -93,8 +97,9 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
         with open_context(settings, site=site_file if site_file.exists() else None, detector=detector) as ctx:
             with ctx.store.transaction() as session:
                 password = settings.admin_password
-                if ensure_first_admin(session, password.get_secret_value() if password else None):
-                    log.warning("created the first admin user 'admin' from GRIDWATCH_ADMIN_PASSWORD")
+                first = ensure_first_admin(session, password.get_secret_value() if password else None)
+            if first.message:
+                log.warning("%s", first.message)
             app.state.ctx = ctx
             app.state.site_editor = SiteEditor(ctx, site_file)
             app.state.model_status = status = ModelStatus()

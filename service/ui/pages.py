@@ -28,7 +28,7 @@ from service.api.deps import CtxDep, SessionDep, optional_principal
 from service.auth.policy import REVIEWERS, actions_for
 from service.auth.principal import Principal
 from service.cases import queries as case_queries
-from service.cases.kpi import kpis, weekly_grid_ranking
+from service.cases.kpi import kpis, weekly_ranking
 from service.store.models import Role
 from service.ui import charts, i18n
 from service.ui import queries as ui_queries
@@ -158,7 +158,7 @@ def review(request: Request, who: ViewerDep, session: SessionDep) -> Response:
     """Cases waiting for review, newest first, each with the picture of its latest sighting and its box."""
     if not who.reviews:
         return RedirectResponse("/cases", status_code=303)
-    filters = case_queries.CaseFilter(states=[CaseState.PENDING_REVIEW], grids_visible=who.principal.grids)
+    filters = case_queries.CaseFilter(states=[CaseState.PENDING_REVIEW], units_visible=who.principal.units)
     rows, total = case_queries.list_cases(session, filters, limit=REVIEW_BATCH, offset=0)
     pictures = ui_queries.case_pictures(session, [c.id for c in rows])
     items = [(c, ui_queries.latest_sighting(pictures.get(c.id, []))) for c in rows]
@@ -214,7 +214,7 @@ def case_list(
         since=datetime.combine(start, time(), who.tz) if start else None,
         until=datetime.combine(end + timedelta(days=1), time(), who.tz) if end else None,
         overdue=True if overdue else None,
-        grids_visible=who.principal.grids,
+        units_visible=who.principal.units,
         now=now,
     )
     rows, total = case_queries.list_cases(session, filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
@@ -259,7 +259,7 @@ def _utc_offset(tz: ZoneInfo) -> str:
 def case_detail(request: Request, case_id: int, who: ViewerDep, session: SessionDep) -> HTMLResponse:
     """A case: its facts, evidence (sightings, before/after, handling photos), timeline and allowed actions."""
     case = case_queries.get_case(session, case_id)
-    if case is None or not who.principal.sees_grid(case.grid_id):
+    if case is None or not who.principal.sees_case(case.unit_id, case.state):
         return _not_found(request, who, f"{i18n.t(who.lang, 'case')} #{case_id}")
     pictures = ui_queries.case_pictures(session, [case.id]).get(case.id, [])
     context = {
@@ -329,15 +329,15 @@ def dashboard(
     KPIs and the ranking cover every grid (cities publish them to all units); the case counts cover the grids the
     user sees.
     """
-    now, tz, lang, grids = datetime.now(UTC), who.tz, who.lang, who.principal.grids
+    now, tz, lang, grids = datetime.now(UTC), who.tz, who.lang, who.principal.units
     start, end, labels = ui_queries.weeks_back(now, tz, weeks)
     per_type = ui_queries.cases_per_type_and_week(session, grids, start, end, tz, labels)
     series = [
         charts.Series(i18n.violation_name(lang, v), [per_type.counts[(w, v)] for w in labels]) for v in per_type.names()
     ]
-    overall = next(iter(kpis(session, start, end, None, tz)), None)
+    overall = next(iter(kpis(session, start, end, None, tz, units=who.principal.units)), None)
     year, week, _ = now.astimezone(tz).isocalendar()
-    ranking = weekly_grid_ranking(session, year, week, tz)
+    ranking = weekly_ranking(session, year, week, tz)
     heat = ui_queries.recurrences_per_grid_and_week(session, grids, start, end, tz, labels)
     spots = ui_queries.recurrence_hot_spots(session, grids, start, end)
     context = {

@@ -1,8 +1,8 @@
 """Read queries the web UI needs beyond :mod:`service.cases.queries` and :mod:`service.cases.kpi`: a case's pictures
 with their boxes, site rows for forms, and the dashboard's weekly counts and recurrence hot spots.
 
-Every function takes ``grids``: None for a principal who sees every grid, else the only grids whose cases it may
-see (a unit handler); a case of no grid is then hidden, as :meth:`Principal.sees_grid` decides.
+Functions over cases take the units a principal is limited to (None: every case), as
+:func:`service.cases.queries.visible_condition` decides (a unit handler: the cases dispatched to its unit).
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from service.cases.kpi import iso_week
+from service.cases.queries import visible_condition
 from service.store.models import (
     Camera,
     Case,
@@ -31,8 +32,8 @@ from service.store.models import (
 )
 
 
-def _visible(grids: Collection[str] | None) -> ColumnElement[bool]:
-    return true() if grids is None else Case.grid_id.in_(sorted(grids))
+def _visible(units: Collection[str] | None) -> ColumnElement[bool]:
+    return visible_condition(None if units is None else frozenset(units))
 
 
 def _local_midnight(day: date, tz: tzinfo) -> datetime:
