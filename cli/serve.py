@@ -28,14 +28,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     import uvicorn
 
     from service.app import create_app
-    from service.auth.users import no_user_hint
 
     settings = Settings()
     if args.cluster is not None:  # the service's background work reads it from its settings
         settings = settings.model_copy(update={"cluster": args.cluster})
-    hint = no_user_hint(settings)
-    if hint:
-        out.write(f"{hint}\n")
     out.write(f"GridWatch on http://{args.host}:{args.port}/ (API docs: http://{args.host}:{args.port}/docs)\n")
     out.flush()
     server = uvicorn.Server(server_config(create_app(settings), args.host, args.port, settings))
