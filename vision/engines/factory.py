@@ -21,8 +21,12 @@ def open_engine(path: Path, backend: Backend, threads: int = 0, mode: Mode = "la
         ModelError: the model cannot be loaded, or an INT8 model was forced onto OpenVINO.
     """
     if backend.runtime == "openvino":
-        from vision.engines.ov_engine import OpenVinoEngine  # OpenVINO is imported only when used
-
+        try:
+            from vision.engines.ov_engine import OpenVinoEngine  # OpenVINO is imported only when used
+        except ImportError as exc:  # installed but unloadable (a wheel built for another glibc...)
+            if not backend.auto:
+                raise ModelError(f"OpenVINO cannot be loaded: {exc}") from None
+            return OrtEngine(path, resolve_providers("cpu"), threads)
         engine = OpenVinoEngine(path, backend.precision, threads, mode)
         if not engine.quantized:
             return engine

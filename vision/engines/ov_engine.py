@@ -39,7 +39,7 @@ class OpenVinoEngine:
         mode: ``"latency"`` or ``"throughput"`` (see the module docstring).
 
     Raises:
-        ModelError: the file cannot be read.
+        ModelError: the file cannot be read or compiled.
     """
 
     runtime = "openvino"
@@ -48,18 +48,18 @@ class OpenVinoEngine:
         self, path: Path, precision: Literal["fp32", "bf16"], threads: int = 0, mode: Mode = "latency"
     ) -> None:
         core = ov.Core()
-        try:
-            model = core.read_model(str(path))
-        except RuntimeError as exc:
-            raise ModelError(f"{path}: not a loadable ONNX model: {exc}") from None
         config: dict[str, object] = {
             "INFERENCE_PRECISION_HINT": _HINT[precision],
             "PERFORMANCE_HINT": mode.upper(),
             "INFERENCE_NUM_THREADS": threads,
         }
+        try:
+            model = core.read_model(str(path))
+            self.compiled = core.compile_model(model, "CPU", config)
+        except RuntimeError as exc:
+            raise ModelError(f"{path}: not a loadable ONNX model: {exc}") from None
         # the ONNX frontend turns QuantizeLinear/DequantizeLinear pairs into FakeQuantize
         self.quantized = any(op.get_type_name() == "FakeQuantize" for op in model.get_ops())
-        self.compiled = core.compile_model(model, "CPU", config)
         self.streams = int(self.compiled.get_property("NUM_STREAMS"))
         self.precision = precision
         framework = model.get_rt_info()["framework"] if model.has_rt_info(["framework"]) else {}
