@@ -18,6 +18,7 @@ from service.api import errors
 from service.api.auth_first import AuthenticateFirst
 from service.api.background import background
 from service.api.body_limit import BodyLimit
+from service.api.body_timeout import BodyTimeout
 from service.api.headers import SecurityHeaders
 from service.api.metrics import Metrics
 from service.api.routes import (
@@ -120,9 +121,12 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
     limit = settings.upload_rate_limit
     app.state.upload_limits = SlidingWindow(limit, settings.upload_rate_window_s) if limit else None
     errors.install(app)
-    # Added last runs first: the size check wraps the authentication, which runs before any route reads a body.
+    # Added last runs first: the size and time checks wrap the authentication, which runs before any route reads a
+    # body; an unexpected error of any of them is the JSON 500 and keeps the connection, with the security headers.
     app.add_middleware(AuthenticateFirst)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyTimeout, seconds=settings.body_timeout_s)
+    app.add_middleware(errors.CatchUnexpected)
     app.add_middleware(SecurityHeaders, hsts_seconds=settings.hsts_seconds)
     _count_requests(app)
     app.include_router(health.router)

@@ -5,25 +5,38 @@ bodies sent before authentication, and the other faults of the HTTP surface.
 
 from __future__ import annotations
 
+import http.client
+import itertools
+import json
 import re
+import select
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from cli.serve import server_config
 from service.api.headers import SecurityHeaders
 from service.app import create_app
 from service.core.config import Settings
 from service.core.site import dump_site
 from service.store.db import open_store
 from tests.db_fixtures import SITE
-from tests.service_process import ServiceProcess
+from tests.service_process import ServiceProcess, free_port
 from vision.detector import Detector
+
+# The server's bound on slow headers and bodies here, and how long a slow client below keeps dribbling at most: the
+# server must cut it off well before it would have finished (no timing beyond that).
+SLOW_BOUND_S = 2
+DRIBBLE_S = 0.5
+DRIBBLES = 20
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +45,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]
     site = root / "site.yaml"
     dump_site(SITE, site)
     env = {"GRIDWATCH_SITE": str(site), "GRIDWATCH_THREADS": "1", "GRIDWATCH_MAX_BODY_BYTES": str(64 * 1024)}
+    env |= {"GRIDWATCH_HEADER_TIMEOUT_S": str(SLOW_BOUND_S), "GRIDWATCH_BODY_TIMEOUT_S": str(SLOW_BOUND_S)}
     with ServiceProcess(root, env) as service:
         yield service
 
@@ -209,3 +223,107 @@ def test_rotating_forwarded_headers_do_not_escape_the_login_limit(server: Servic
         body = {"username": "spray-target", "password": f"wrong-guess-{n}"}
         codes.append(httpx.post(f"{server.url}/api/v1/auth/login", json=body, headers=headers).status_code)
     assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}, codes
+
+
+# ---- slow clients: headers and bodies are bounded in time ------------------------------------------------------
+
+
+def dribble(sock: socket.socket, pieces: Iterator[bytes]) -> tuple[bytes, int]:
+    """Send one piece every DRIBBLE_S seconds until the server answers (or DRIBBLES pieces); the answer, read to
+    the connection's end, and how many pieces went out."""
+    sent = 0
+    for piece in pieces:
+        if select.select([sock], [], [], DRIBBLE_S)[0] or sent == DRIBBLES:
+            break
+        sock.sendall(piece)
+        sent += 1
+    sock.settimeout(10.0)
+    answer = b""
+    while chunk := sock.recv(65536):  # the server closes the connection after its 408
+        answer += chunk
+    return answer, sent
+
+
+def test_a_connection_that_sends_nothing_is_closed(server: ServiceProcess) -> None:
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        answer, _ = dribble(sock, iter(()))
+    assert status(answer) == 408
+
+
+def test_headers_sent_a_byte_at_a_time_get_408(server: ServiceProcess) -> None:
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        answer, sent = dribble(sock, (b"X" for _ in range(1000)))
+    assert status(answer) == 408 and sent < DRIBBLES, (answer[:200], sent)
+
+
+def test_a_body_sent_a_byte_at_a_time_gets_408(server: ServiceProcess) -> None:
+    head = (
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(head.encode())
+        answer, sent = dribble(sock, (b" " for _ in range(200)))
+    assert status(answer) == 408 and sent < DRIBBLES, (answer[:200], sent)
+    assert b'"code":"timeout"' in answer and b"connection: close" in answer.lower()
+
+
+def _upload_head(server: ServiceProcess, boundary: str) -> bytes:
+    token = server.login()["Authorization"]
+    head = (
+        f"POST /api/v1/batches HTTP/1.1\r\nHost: x\r\nAuthorization: {token}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {10 << 20}\r\n\r\n"
+    )
+    part = f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="a.jpg"\r\n\r\n'
+    return (head + part).encode()
+
+
+def test_an_upload_that_stalls_gets_408_but_a_slow_steady_one_goes_on(server: ServiceProcess) -> None:
+    head = _upload_head(server, "gwslow")  # signed in first: an idle new connection would meet the header bound
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(head)
+        # a piece every DRIBBLE_S: slow, but never a pause as long as the bound, so longer than it in all
+        steady = (b"\xff" * 100 for _ in range(3 * SLOW_BOUND_S * int(1 / DRIBBLE_S)))
+        answer, sent = dribble(sock, itertools.chain(steady, (b"" for _ in range(DRIBBLES))))
+    assert sent >= 3 * SLOW_BOUND_S * int(1 / DRIBBLE_S), (answer[:200], sent)  # the steady part went through
+    assert status(answer) == 408, answer[:300]  # then nothing came (empty pieces) and the server gave up
+
+
+# ---- 14. after a 500 the keep-alive connection still serves the next request ---------------------------------
+
+
+@pytest.fixture
+def failing_server(tmp_path: Path, detector: Detector) -> Iterator[int]:
+    """``gridwatch serve``'s uvicorn settings in this process, on an app with one route that fails as a bug would."""
+    settings = Settings(data_dir=tmp_path, model=detector.path)
+    app = create_app(settings, detector=detector)
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/api/v1/broken", broken)
+    port = free_port()
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port, settings))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server.started, "the server did not start"
+    yield port
+    server.should_exit = True
+    thread.join(60)
+
+
+def test_a_500_keeps_the_connection_for_the_next_request(failing_server: int) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", failing_server, timeout=30)
+    connection.request("GET", "/api/v1/broken")
+    failed = connection.getresponse()
+    assert failed.status == 500 and json.loads(failed.read())["code"] == "internal"
+    assert not failed.will_close
+    sock = connection.sock
+    connection.request("GET", "/healthz")  # on the same socket: http.client reconnects only after a close
+    answer = connection.getresponse()
+    assert answer.status == 200 and answer.read()
+    assert connection.sock is sock
+    connection.close()

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import CaseError, PasswordError, SiteConfigError, UnknownItemError, UserError, UserExists
 from domain.lifecycle import IllegalTransition
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 _CODES |= {409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited"}
-_CODES |= {503: "unavailable"}
+_CODES |= {408: "timeout", 503: "unavailable"}
 DATABASE_RETRY_AFTER_S = 5
 STORAGE_RETRY_AFTER_S = 60
 
@@ -130,7 +131,44 @@ def install(app: FastAPI) -> None:
         body = error_body(503, "server storage full; nothing was kept, try again later", "storage_full")
         return _json(503, body, {"Retry-After": str(STORAGE_RETRY_AFTER_S)})
 
-    @app.exception_handler(Exception)
+    @app.exception_handler(Exception)  # reached only by errors of the outer middleware (see CatchUnexpected)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
-        return _json(500, error_body(500, "internal error", "internal"))
+        return unexpected_error(request.method, request.url.path, exc)
+
+
+def unexpected_error(method: str, path: str, exc: BaseException) -> JSONResponse:
+    """The 500 for a bug: the traceback to the log, no internals in the body."""
+    log.error("unhandled error in %s %s", method, path, exc_info=exc)
+    return _json(500, error_body(500, "internal error", "internal"))
+
+
+class CatchUnexpected:
+    """ASGI middleware answering an unexpected error with the JSON 500 and ending the request there.
+
+    Starlette's outermost error middleware sends the 500 of an ``Exception`` handler and then raises the error
+    again for the server to log, and uvicorn closes any connection whose application raised: every 500 cost the
+    client its keep-alive connection. Caught here, the request ends like any other and the connection serves the
+    next one. An error after the response has started still propagates: only closing the connection can end a
+    half-sent response.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            if started:
+                raise
+            await unexpected_error(scope["method"], scope["path"], exc)(scope, receive, send)

@@ -57,6 +57,17 @@ class Settings(BaseSettings):
         le=1024**3,
         description="largest request body of any route but the uploads, which stream to disk under their own limits",
     )
+    # Slow clients (slowloris): how long the server waits for a request's parts before answering 408 and closing.
+    header_timeout_s: float = Field(
+        default=10.0, gt=0.0, le=600.0, description="seconds a connection may take to send a request's headers"
+    )
+    body_timeout_s: float = Field(
+        default=30.0,
+        gt=0.0,
+        le=3600.0,
+        description="seconds a request body may take (the uploads: the longest pause between two of its pieces)",
+    )
+    keep_alive_s: int = Field(default=5, ge=1, le=600, description="seconds an idle keep-alive connection is kept")
     # Uploads (photo batches, handling photos) per principal: a leaked token or a runaway phone app must not fill
     # the disk or starve the detector for everyone else.
     upload_rate_limit: int = Field(
