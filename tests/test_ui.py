@@ -292,14 +292,22 @@ def test_dashboard_charts_and_recurrence(ui: Ui, page: Page, tmp_path: Path) -> 
     shot(page, "dashboard")
 
 
-def test_unit_handler_sees_only_its_grids(ui: Ui, page: Page) -> None:
+def test_unit_handler_sees_only_its_units_cases(ui: Ui, page: Page) -> None:
+    pending = Case.state == CaseState.PENDING_REVIEW
+    with ui.ctx.store.session() as session:
+        north, south = (
+            session.scalars(select(Case.id).where(Case.grid_id == grid, pending).order_by(Case.id)).first()
+            for grid in (NORTH, SOUTH)
+        )
+    assert north is not None and south is not None
+    for case_id in (north, south):  # only cases the centre confirmed and dispatched reach a unit
+        for action in (Action.FILE, Action.DISPATCH):
+            ui.ctx.manager.act(case_id, action, actor="operator")
     login(page, ui.base, "north", PASSWORD, lands_on="/cases")
     grids = page.locator("table.cases tbody tr td:nth-child(4)").all_inner_texts()
     assert grids and set(grids) == {NORTH}
     page.goto(f"{ui.base}/review")
     assert page.url == f"{ui.base}/cases"  # review is the centre's job
-    with ui.ctx.store.session() as session:
-        south = session.scalars(select(Case.id).where(Case.grid_id == SOUTH)).first()
     response = page.goto(f"{ui.base}/cases/{south}")
     assert response is not None and response.status == 404
     shot(page, "unit-handler-cases")

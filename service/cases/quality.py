@@ -8,7 +8,7 @@ For the detector's cases (not those filed by hand) first seen in ``[start, end)`
 - **missed**: violations reported missed by a camera, seen in the period (a miss has a label and a camera).
 - precision = confirmed / reviewed; recall = confirmed / (confirmed + missed). None when the denominator is 0.
 
-Photo cases have no camera: grouped by camera they count under ``"-"``. ``grids`` limits the figures to the
+Photo cases have no camera: grouped by camera they count under ``"(photos)"``. ``grids`` limits the figures to the
 cases, and the misses of cameras, of those grids (a unit handler's); None counts everything.
 """
 
@@ -28,7 +28,7 @@ from domain.taxonomy import LABEL_NAMES, Violation, label
 from service.cases.kpi import iso_week
 from service.store.models import Camera, Case, CaseSource, MissedReport, Verdict, VerdictKind
 
-NO_CAMERA = "-"
+NO_CAMERA = "(photos)"  # not a slug, so never a camera id; not a formula in a spreadsheet either
 
 
 class QualityBy(StrEnum):
