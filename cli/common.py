@@ -10,6 +10,7 @@ from typing import TextIO, TypeAlias
 
 from domain.errors import ClusterError, UsageError
 from service.cluster.engine import parse_engine
+from service.core.config import Settings
 from vision.providers import PRECISIONS
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -82,6 +83,27 @@ def add_runtime_flags(parser: argparse.ArgumentParser) -> None:
         help="OpenVINO precision: auto (FP32, the one within the accuracy gate), fp32, bf16 (where native; faster, "
         "less accurate) (default auto)",
     )
+
+
+def add_photo_flags(parser: argparse.ArgumentParser) -> None:
+    """``--tiles`` and ``--text/--no-text``: the photo pipeline's tiling and text finder (default: GRIDWATCH_TILES,
+    GRIDWATCH_TEXT_FINDER, else auto and on), the same for ``detect`` and ``scan``."""
+    parser.add_argument(
+        "--tiles",
+        choices=("auto", "on", "off"),
+        help="also detect in overlapping tiles: auto (photos at least twice the model input), on, off (default auto)",
+    )
+    parser.add_argument(
+        "--text",
+        action=argparse.BooleanOptionalAction,
+        help="read the text on each photo to find small ads, joined to the detector's posters (default on)",
+    )
+
+
+def photo_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    """``settings`` with the command line's ``--tiles`` and ``--text`` applied where given."""
+    given = {"tiles": args.tiles, "text_finder": args.text}
+    return settings.model_copy(update={k: v for k, v in given.items() if v is not None})
 
 
 def cluster_address(text: str) -> str:

@@ -8,11 +8,21 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from cli.common import Subparsers, add_progress_flag, add_runtime_flags, label_score, positive_int, unit_float
+from cli.common import (
+    Subparsers,
+    add_photo_flags,
+    add_progress_flag,
+    add_runtime_flags,
+    label_score,
+    photo_settings,
+    positive_int,
+    unit_float,
+)
 from service.core.config import Settings
 from service.progress import Progress
 from vision.detector import Detector
-from vision.pipeline import PhotoResult, detect_sources
+from vision.ocr import PosterReader
+from vision.pipeline import PhotoResult, detect_sources, photo_detector
 from vision.sources import iter_sources
 
 DEFAULT_CONF = 0.25  # labels a model ships no threshold for
@@ -30,6 +40,16 @@ def result_record(result: PhotoResult) -> dict[str, object]:
         "detections": [
             {"label": label, "score": round(score, 4), "xyxy": [round(v, 1) for v in box]}
             for label, score, box in zip(det.labels, det.score.tolist(), det.xyxy.tolist(), strict=True)
+        ],
+        "texts": [
+            {
+                "xyxy": [round(v, 1) for v in block.xyxy],
+                "text": block.text,
+                "phones": [p.number for p in block.phones],
+                "small_ad": block.verdict.small_ad,
+                "reasons": list(block.verdict.reasons),
+            }
+            for block in result.texts
         ],
     }
 
@@ -64,13 +84,14 @@ def register(sub: Subparsers) -> None:
     detect.add_argument("--batch", type=positive_int, default=1, help="images per inference batch (default 1)")
     detect.add_argument("--workers", type=positive_int, default=2, help="decoding threads (default 2)")
     add_runtime_flags(detect)
+    add_photo_flags(detect)
     detect.add_argument("--format", choices=("text", "jsonl"), default="text", help="output format (default text)")
     add_progress_flag(detect)
     detect.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
-    settings = Settings()
+    settings = photo_settings(args, Settings())
     detector = Detector(
         args.model or settings.model,
         providers=args.providers or settings.providers,
@@ -88,7 +109,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     progress = Progress(len(sources), enabled=args.progress)
     failed = 0
     totals: Counter[str] = Counter()
-    for result in detect_sources(sources, detector, batch_size=args.batch, workers=args.workers):
+    reader = PosterReader(threads=settings.threads) if settings.text_finder else None
+    photos = photo_detector(detector, tiles=settings.tiles, reader=reader)  # the pipeline scan runs
+    for result in detect_sources(sources, photos, batch_size=args.batch, workers=args.workers):
         if result.detections is None:
             failed += 1
         else:

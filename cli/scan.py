@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from cli.common import Subparsers, add_cluster_flag, add_progress_flag, positive_int
+from cli.common import Subparsers, add_cluster_flag, add_photo_flags, add_progress_flag, photo_settings, positive_int
 from service.cluster.engine import check_shared_store, parse_engine
 from service.core.config import Settings
 from service.progress import Progress
@@ -24,6 +24,7 @@ def register(sub: Subparsers) -> None:
     sc.add_argument("--lon", type=float, help="longitude of the photos, with --lat")
     sc.add_argument("--site", type=Path, help="site YAML (default: GRIDWATCH_SITE, else a one-grid default site)")
     sc.add_argument("--model", type=Path, help="ONNX model (default: GRIDWATCH_MODEL or the shipped model)")
+    add_photo_flags(sc)
     sc.add_argument("--format", choices=("text", "jsonl"), default="text", help="output format (default text)")
     add_cluster_flag(sc)
     sc.add_argument("--actors", type=positive_int, default=2, help="detector actors with --cluster (default 2)")
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         out.write(line + "\n")
         bar[0].advance(done - bar[0].done)
 
-    settings = Settings()
+    settings = photo_settings(args, Settings())
     engine = parse_engine(args.cluster or settings.cluster)
     with open_context(settings, site=args.site, model=args.model) as ctx:
         where = (args.camera, args.place, args.lat, args.lon)

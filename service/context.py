@@ -23,6 +23,9 @@ from service.store.sites import sync_site
 from service.workers.cameras import CameraRunner
 from vision.detector import Detector
 from vision.ocr import PosterReader
+from vision.pipeline import PhotoDetector, photo_detector
+from vision.textfinder import TextFinder
+from vision.walltext import WallText
 
 
 class Context:
@@ -46,6 +49,8 @@ class Context:
         self.ocr = PosterReader(threads=settings.threads)  # its models load on the first poster
         self._model = model or settings.model
         self._detector = detector
+        self._photos: PhotoDetector | None = None
+        self._walls: WallText | None = None
         self.cameras: CameraRunner | None = None  # the camera stream workers, when the service runs them
 
     @property
@@ -65,6 +70,22 @@ class Context:
                 model_thresholds=True,
             )
         return self._detector
+
+    @property
+    def photos(self) -> PhotoDetector:
+        """The photo pipeline every scan runs (the command, uploads, Ray actors): the detector, tiles and the text
+        finder as the settings say, the same as ``gridwatch detect`` with the same settings."""
+        if self._photos is None:
+            reader = self.ocr if self.settings.text_finder else None
+            self._photos = photo_detector(self.detector, tiles=self.settings.tiles, reader=reader)
+        return self._photos
+
+    @property
+    def walls(self) -> WallText | None:
+        """The text finder on the cameras' wall zones (read once every few minutes), None when it is off."""
+        if self._walls is None and self.settings.text_finder:
+            self._walls = WallText(TextFinder(self.ocr))
+        return self._walls
 
     @property
     def store_location(self) -> str:

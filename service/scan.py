@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from domain.errors import GridWatchError, ScanError
@@ -28,14 +29,16 @@ from service.context import Context
 from service.evidence_render import Mark, sighting_evidence
 from service.model_version import model_version
 from service.store.evidence import EvidenceInput, sha256_hex
+from vision.boxes import box_cover
 from vision.detector import Detector
 from vision.exif import read_exif
-from vision.imageio import decode_image
+from vision.imageio import DecodedImage, decode_image
 from vision.ocr import Phone
-from vision.pipeline import PhotoResult, detect_sources
+from vision.pipeline import PhotoDetector, PhotoResult, detect_sources
 from vision.rules.events import ViolationEvent
 from vision.rules.photo import photo_violations
 from vision.sources import Source, iter_sources
+from vision.textfinder import TextBlock
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class Sighting:
     event: ViolationEvent
     case_id: int
     outcome: Outcome
+    text: str = ""  # flyposting: what was read on the poster (blocks separated by a blank line)
+    phones: tuple[str, ...] = ()  # flyposting: the phone numbers read on it, normalised
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ class PhotoScan:
                     "zone": s.event.zone_id,
                     "case": s.case_id,
                     "outcome": str(s.outcome),
+                    **({"text": s.text, "phones": list(s.phones)} if s.event.violation is Violation.FLYPOSTING else {}),
                 }
                 for s in self.sightings
             ],
@@ -232,13 +238,18 @@ def scan_photo(
     zones = where.zones
     events = photo_violations(result.detections, (result.width, result.height), taken_at, zones, cfg=site.rules)
     evidence: list[list[EvidenceInput]] = []
-    phones: list[list[Phone]] = []
+    phones: list[list[Phone]] = [[] for _ in events]
+    flyposting = [e.violation is Violation.FLYPOSTING for e in events]
+    texts = [
+        "\n\n".join(b.text for b in poster_texts(result, e.bbox)) if f else ""
+        for e, f in zip(events, flyposting, strict=True)
+    ]
     if events:
         image = decode_image(data)  # full size: the crop keeps every pixel of the thing
         marks = [Mark(e.bbox, f"{e.violation} {e.confidence:.2f}") for e in events]
         evidence = [sighting_evidence(data, image, marks, i, zones) for i in range(len(events))]
         # The number on a small ad is what enforcement acts on: read it now, keep it with the sighting.
-        phones = [ctx.ocr.phones(image.pixels, [e.bbox]) if e.violation is Violation.FLYPOSTING else [] for e in events]
+        phones = [poster_phones(ctx, image, result, e) if f else [] for e, f in zip(events, flyposting, strict=True)]
     photo = PhotoScan(
         result.path,
         taken_at=taken_at,
@@ -254,7 +265,10 @@ def scan_photo(
         return photo
 
     def with_sightings(ingested: list[IngestResult]) -> PhotoScan:
-        sightings = tuple(Sighting(e, r.case.id, r.outcome) for e, r in zip(events, ingested, strict=True))
+        sightings = tuple(
+            Sighting(e, r.case.id, r.outcome, text, tuple(p.number for p in found))
+            for e, r, text, found in zip(events, ingested, texts, phones, strict=True)
+        )
         return dataclasses.replace(photo, sightings=sightings)
 
     def record(session: Session, ingested: list[IngestResult]) -> None:
@@ -268,8 +282,26 @@ def scan_photo(
     )
 
 
+def poster_texts(result: PhotoResult, bbox: tuple[float, float, float, float]) -> list[TextBlock]:
+    """The text blocks the photo pipeline read that lie mostly (half or more) inside a poster's normalised box."""
+    if not result.texts:
+        return []
+    size = np.array([result.width, result.height] * 2, np.float64)
+    blocks = np.array([b.xyxy for b in result.texts], np.float64) / size
+    inside = box_cover(blocks, np.array([bbox], np.float64))[:, 0]
+    return [b for b, share in zip(result.texts, inside.tolist(), strict=True) if share >= 0.5]
+
+
+def poster_phones(ctx: Context, image: DecodedImage, result: PhotoResult, event: ViolationEvent) -> list[Phone]:
+    """Phone numbers on a flyposting sighting: those of the text the pipeline read inside its box, else read now."""
+    blocks = poster_texts(result, event.bbox)
+    if not blocks:
+        return ctx.ocr.phones(image.pixels, [event.bbox])
+    return list({p.number: p for b in blocks for p in b.phones}.values())
+
+
 def detect_kept(
-    sources: Iterable[Source], detector: Detector, *, batch_size: int = 1, workers: int = 2
+    sources: Iterable[Source], detector: Detector | PhotoDetector, *, batch_size: int = 1, workers: int = 2
 ) -> Iterator[tuple[PhotoResult, bytes | None]]:
     """Detect every source, yielding each result with the photo's bytes (None when unreadable), read only once.
 
@@ -318,7 +350,7 @@ def scan_sources(
 ) -> Iterator[PhotoScan]:
     """Detect, judge and ingest each source in order: the per-photo work of every engine (:func:`scan` in this
     process, each actor of :mod:`service.cluster.archive` on a Ray cluster)."""
-    for result, data in detect_kept(sources, ctx.detector, batch_size=batch_size, workers=workers):
+    for result, data in detect_kept(sources, ctx.photos, batch_size=batch_size, workers=workers):
         try:
             yield scan_photo(ctx, result, data, where)
         except (GridWatchError, OSError) as exc:  # ImageError, CaseError, evidence folder errors: this photo only

@@ -29,7 +29,7 @@ def run_jsonl(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list
 
 def check_record(rec: dict[str, Any]) -> None:
     """Exactly the documented keys and types, boxes inside the photo."""
-    assert set(rec) == {"path", "width", "height", "detections"}
+    assert set(rec) == {"path", "width", "height", "detections", "texts"}
     assert isinstance(rec["path"], str) and isinstance(rec["width"], int) and isinstance(rec["height"], int)
     assert isinstance(rec["detections"], list)
     for det in rec["detections"]:
@@ -37,6 +37,9 @@ def check_record(rec: dict[str, Any]) -> None:
         assert isinstance(det["label"], str) and 0.0 <= det["score"] <= 1.0
         x1, y1, x2, y2 = det["xyxy"]
         assert 0 <= x1 < x2 <= rec["width"] and 0 <= y1 < y2 <= rec["height"]
+    for block in rec["texts"]:  # the text finder's blocks: what was read and how it was judged
+        assert set(block) == {"xyxy", "text", "phones", "small_ad", "reasons"}
+        assert isinstance(block["text"], str) and isinstance(block["small_ad"], bool)
 
 
 def test_jsonl_contract_on_a_folder_of_real_photos(capsys: pytest.CaptureFixture[str]) -> None:
@@ -172,7 +175,7 @@ def test_console_process_keeps_stdout_clean(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=120,
+        timeout=300,  # the text finder reads every photo too; the machine may be busy
         check=True,
     )
     records = [json.loads(line) for line in proc.stdout.splitlines()]

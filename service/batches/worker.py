@@ -136,7 +136,7 @@ class BatchWorker:
     def _chunk(self, items: list[PhotoBatchItem], folder: Path, where: Where, stop: Callable[[], bool]) -> None:
         ctx = self.ctx
         sources = [Source(item.name, read=partial(read_bytes, folder / item.stored)) for item in items]
-        photos = detect_kept(sources, ctx.detector, workers=self.workers)
+        photos = detect_kept(sources, ctx.photos, workers=self.workers)
         for item, (result, data) in zip(items, photos, strict=False):
             error = self._scan_item(item, result, data, where)
             if error is not None:

@@ -90,6 +90,7 @@ class CameraWorker:
             reader=options.reader,
             motion=options.motion,
             batch_size=options.batch_size,
+            walls=self.ctx.walls,
         )
         self.cameras.start()
 
@@ -372,7 +373,7 @@ def camera_runner(ctx: Context, metrics: StreamMetrics | None = None) -> CameraR
     """
     engine = parse_engine(ctx.settings.cluster)
     if engine.is_local:
-        return CameraManager(ctx.site, lambda: ctx.detector, ctx.manager, metrics=metrics)
+        return CameraManager(ctx.site, lambda: ctx.detector, ctx.manager, metrics=metrics, walls=ctx.walls)
     engine.connect()
     check_shared_store(ctx.store_url, engine.nodes())
     settings = ctx.settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,10 @@ class Settings(BaseSettings):
     providers: str = Field(default="auto", description="inference runtime: auto, openvino, cpu, cuda, tensorrt")
     precision: str = Field(default="auto", description="OpenVINO precision: auto (= fp32), fp32, bf16")
     threads: int = Field(default=0, ge=0, le=256, description="CPU inference threads; 0 = one per core")
+    tiles: Literal["auto", "on", "off"] = Field(
+        default="auto", description="photos also detected in overlapping tiles: auto (photos >= 2x the model input)"
+    )
+    text_finder: bool = Field(default=True, description="read the text on photos to find small ads (flyposting)")
     database_url: str | None = Field(
         default=None,
         description="case store URL, e.g. postgresql+psycopg://user@host/db; default: SQLite at data_dir/gridwatch.db",
