@@ -114,6 +114,8 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
         version="1",
         summary="Urban-management violations from camera streams and patrol photos, as cases.",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI is served from the package by service.ui.pages.api_docs (works offline)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()

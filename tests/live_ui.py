@@ -10,13 +10,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import ROOT
 from tests.servers import missing
@@ -32,6 +32,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "ui"
+# Assertions wait up to 15 s (Playwright's default is 5 s): a failed login is slowed on purpose, and the machines
+# that run the suite share their cores with training runs.
+expect.set_options(timeout=15_000)
 
 
 @contextmanager
@@ -77,6 +80,14 @@ def login(page: Page, base: str, name: str, password: str, lands_on: str = "/rev
     page.fill("#password", password)
     page.click("#login-form button[type=submit]")
     page.wait_for_url(f"{base}{lands_on}*")
+
+
+def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Wait until ``check()`` holds: the review queue sends a decision a few seconds after it is made (undo time)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.2)
 
 
 def shot(page: Page, name: str) -> Path:

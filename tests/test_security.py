@@ -149,13 +149,23 @@ def test_every_operation_of_the_openapi_document_has_an_access_row(api: Api) -> 
     assert not missing, f"routes without an access row: {missing}"
 
 
-UI_PAGES = ["/", "/review", "/cases", "/cases/{case}", "/cameras", "/cameras/cam-1", "/dashboard"]
+UI_PAGES = [
+    "/",
+    "/review",
+    "/review/queue",
+    "/thumbs/{sha}",
+    "/cases",
+    "/cases/{case}",
+    "/cameras",
+    "/cameras/cam-1",
+    "/dashboard",
+]
 UI_PUBLIC = ["/login", "/static/{name}"]  # the sign-in form and its script
 
 
 @pytest.mark.parametrize("page", UI_PAGES)
 def test_web_ui_pages_send_everyone_but_a_signed_in_user_to_login(api: Api, shared: Objects, page: str) -> None:
-    path = page.format(case=shared.case)
+    path = shared.fill(page)
     for headers in ({}, {"Authorization": f"Bearer {api.ingest_token()}"}, {"Authorization": "Bearer gws_forged"}):
         api.client.cookies.clear()
         response = api.client.get(path, headers=headers, follow_redirects=False)

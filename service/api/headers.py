@@ -3,9 +3,10 @@
 The UI's pages load their scripts and styles from this origin only (no inline script), so the Content-Security-
 Policy allows ``'self'``; inline ``style`` attributes stay allowed for the dashboard's bars. No page may be framed
 by another site (clickjacking of a signed-in operator's review page): ``frame-ancestors 'none'`` and, for older
-browsers, ``X-Frame-Options: DENY``. The interactive API docs (``/docs``, ``/redoc``) load Swagger UI's scripts from
-a CDN and run an inline one, so they get a policy of their own. HSTS is sent only when the deployment says it is
-served over HTTPS (``Settings.hsts_seconds``): sent over plain HTTP it would lock browsers out of the site.
+browsers, ``X-Frame-Options: DENY``. The interactive API docs (``/docs``) load the vendored Swagger UI from this
+origin but run an inline script to start it, so they get a policy of their own. HSTS is sent only when the
+deployment says it is served over HTTPS (``Settings.hsts_seconds``): sent over plain HTTP it would lock browsers
+out of the site.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ CSP = (
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 )
-DOCS = ("/docs", "/redoc")
+DOCS = ("/docs",)
 
 
 class SecurityHeaders:

@@ -19,9 +19,12 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
+from domain.errors import ImageError
 from domain.lifecycle import CaseState
 from domain.taxonomy import Violation
 from service.api.deps import CtxDep, SessionDep, optional_principal
@@ -29,18 +32,23 @@ from service.auth.policy import REVIEWERS, actions_for
 from service.auth.principal import Principal
 from service.cases import queries as case_queries
 from service.cases.kpi import kpis, weekly_ranking
+from service.evidence_privacy import visible_evidence
 from service.store.models import Role
 from service.ui import charts, i18n
 from service.ui import queries as ui_queries
 from service.ui.i18n import LANG_COOKIE, Lang
+from service.ui.thumbs import Thumbnails
 from vision.zones import ZoneKind
 
 HERE = Path(__file__).resolve().parent
-STATIC = {p.name: p for p in (HERE / "static").iterdir() if p.is_file()}  # a fixed list: no path from the URL
-_MEDIA = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+# A fixed list (vendored libraries under vendor/ included): no file path is ever made from the URL.
+STATIC = {p.relative_to(HERE / "static").as_posix(): p for p in (HERE / "static").rglob("*") if p.is_file()}
+_MEDIA = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".png": "image/png"}
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 ZONE_KINDS: tuple[str, ...] = ZoneKind.__args__  # type: ignore[attr-defined]  # the Literal's values
 PER_PAGE = 25
-REVIEW_BATCH = 50
+REVIEW_PAGE = 20
+REVIEW_LABELS = ("undo", "undone", "done.file", "done.reject", "done.relabel", "none_selected")
 DASHBOARD_WEEKS = 8
 
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -142,7 +150,7 @@ def home(who: ViewerDep) -> RedirectResponse:
     return RedirectResponse("/review" if who.reviews else "/cases", status_code=303)
 
 
-@router.get("/static/{name}")
+@router.get("/static/{name:path}")
 def static(name: str) -> FileResponse:
     path = STATIC.get(name)
     if path is None:
@@ -150,19 +158,77 @@ def static(name: str) -> FileResponse:
     return FileResponse(path, media_type=_MEDIA.get(path.suffix), headers={"Cache-Control": "no-cache"})
 
 
+@router.get("/docs", response_class=HTMLResponse)
+def api_docs(request: Request) -> HTMLResponse:
+    """The interactive API docs from the vendored Swagger UI: nothing is loaded from the internet."""
+    vendor = "/static/vendor/swagger-ui/"
+    return get_swagger_ui_html(
+        openapi_url=request.app.openapi_url or "/openapi.json",
+        title=f"{request.app.title} API",
+        swagger_js_url=vendor + "swagger-ui-bundle.js",
+        swagger_css_url=vendor + "swagger-ui.css",
+        swagger_favicon_url=vendor + "favicon-32x32.png",
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from the public validator
+    )
+
+
 # ---- review queue ---------------------------------------------------------------------------------------
 
 
-@router.get("/review", response_class=HTMLResponse, response_model=None)
-def review(request: Request, who: ViewerDep, session: SessionDep) -> Response:
-    """Cases waiting for review, newest first, each with the picture of its latest sighting and its box."""
-    if not who.reviews:
-        return RedirectResponse("/cases", status_code=303)
+def _review_context(session: Session, who: Viewer, page: int) -> dict[str, Any]:
+    """One page of the queue, newest first: each case with its latest sighting's pictures (as thumbnails)."""
     filters = case_queries.CaseFilter(states=[CaseState.PENDING_REVIEW], units_visible=who.principal.units)
-    rows, total = case_queries.list_cases(session, filters, limit=REVIEW_BATCH, offset=0)
+    rows, total = case_queries.list_cases(session, filters, limit=REVIEW_PAGE, offset=(page - 1) * REVIEW_PAGE)
+    pages = max(1, -(-total // REVIEW_PAGE))
+    if not rows and page > pages:  # decisions emptied the last page: show the one before
+        return _review_context(session, who, pages)
     pictures = ui_queries.case_pictures(session, [c.id for c in rows])
     items = [(c, ui_queries.latest_sighting(pictures.get(c.id, []))) for c in rows]
-    return _page(request, who, "review.html", {"items": items, "total": total})
+    labels = {key: i18n.t(who.lang, f"review.{key}") for key in REVIEW_LABELS}
+    return {
+        "items": items,
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "names": ui_queries.site_names(session),
+        "review_labels": labels,
+    }
+
+
+PageDep = Annotated[int, Query(ge=1, le=1_000_000)]
+
+
+@router.get("/review", response_class=HTMLResponse, response_model=None)
+def review(request: Request, who: ViewerDep, session: SessionDep, page: PageDep = 1) -> Response:
+    """Cases waiting for review, a page at a time; decisions are sent by the page's script, which then refills
+    the queue from :func:`review_queue` without reloading."""
+    if not who.reviews:
+        return RedirectResponse("/cases", status_code=303)
+    return _page(request, who, "review.html", _review_context(session, who, page))
+
+
+@router.get("/review/queue", response_class=HTMLResponse, response_model=None)
+def review_queue(request: Request, who: ViewerDep, session: SessionDep, page: PageDep = 1) -> Response:
+    """The queue and its pager alone (an htmx fragment): the review page swaps it in after decisions and paging."""
+    if not who.reviews:
+        return RedirectResponse("/cases", status_code=303)
+    return _page(request, who, "_queue.html", _review_context(session, who, page))
+
+
+@router.get("/thumbs/{sha256}", response_model=None)
+def thumbnail(request: Request, sha256: str, who: ViewerDep, session: SessionDep) -> Response:
+    """A small JPEG of a privacy-safe evidence picture (full size from ``/api/v1/evidence/{sha256}``)."""
+    row = visible_evidence(session, sha256, who.principal.units) if _SHA256.fullmatch(sha256) else None
+    if row is None:
+        raise HTTPException(404, f"no evidence {sha256}")
+    thumbs: Thumbnails | None = getattr(request.app.state, "thumbnails", None)
+    if thumbs is None:
+        thumbs = request.app.state.thumbnails = Thumbnails(request.app.state.private_evidence)
+    try:
+        data = thumbs.thumbnail(row.sha256, row.ext)
+    except (ImageError, ValueError) as exc:
+        raise HTTPException(422, f"evidence {sha256} is not a picture: {exc}") from None
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
 
 
 # ---- cases ----------------------------------------------------------------------------------------------
@@ -243,6 +309,7 @@ def case_list(
         "chosen": chosen,
         "states": list(CaseState),
         "options": ui_queries.site_options(session),
+        "names": ui_queries.site_names(session),
     }
     return _page(request, who, "cases.html", context)
 
@@ -272,6 +339,7 @@ def case_detail(request: Request, case_id: int, who: ViewerDep, session: Session
         "actions": actions_for(who.principal.role, CaseState(case.state)),
         "relabel": who.reviews and case.state in (CaseState.PENDING_REVIEW, CaseState.FILED),
         "options": ui_queries.site_options(session),
+        "names": ui_queries.site_names(session),
         "utc_offset": _utc_offset(who.tz),
     }
     return _page(request, who, "case.html", context)
@@ -326,20 +394,20 @@ def dashboard(
 ) -> HTMLResponse:
     """Cases per type and week, the KPIs of the period, this week's grid ranking and recurrence hot spots.
 
-    KPIs and the ranking cover every grid (cities publish them to all units); the case counts cover the grids the
+    KPIs and the ranking cover every grid (cities publish them to all units); the case counts cover the cases the
     user sees.
     """
-    now, tz, lang, grids = datetime.now(UTC), who.tz, who.lang, who.principal.units
+    now, tz, lang, units = datetime.now(UTC), who.tz, who.lang, who.principal.units
     start, end, labels = ui_queries.weeks_back(now, tz, weeks)
-    per_type = ui_queries.cases_per_type_and_week(session, grids, start, end, tz, labels)
+    per_type = ui_queries.cases_per_type_and_week(session, units, start, end, tz, labels)
     series = [
         charts.Series(i18n.violation_name(lang, v), [per_type.counts[(w, v)] for w in labels]) for v in per_type.names()
     ]
     overall = next(iter(kpis(session, start, end, None, tz, units=who.principal.units)), None)
     year, week, _ = now.astimezone(tz).isocalendar()
     ranking = weekly_ranking(session, year, week, tz)
-    heat = ui_queries.recurrences_per_grid_and_week(session, grids, start, end, tz, labels)
-    spots = ui_queries.recurrence_hot_spots(session, grids, start, end)
+    heat = ui_queries.recurrences_per_grid_and_week(session, units, start, end, tz, labels)
+    spots = ui_queries.recurrence_hot_spots(session, units, start, end)
     context = {
         "weeks": weeks,
         "labels": labels,

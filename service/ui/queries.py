@@ -1,8 +1,9 @@
 """Read queries the web UI needs beyond :mod:`service.cases.queries` and :mod:`service.cases.kpi`: a case's pictures
 with their boxes, site rows for forms, and the dashboard's weekly counts and recurrence hot spots.
 
-Functions over cases take the units a principal is limited to (None: every case), as
-:func:`service.cases.queries.visible_condition` decides (a unit handler: the cases dispatched to its unit).
+Functions over cases take ``units``: None for a principal who sees every case, else the units whose dispatched
+cases it may see (a unit handler), as :func:`service.cases.queries.visible_condition` decides. Cameras are listed
+by ``grids`` (a unit handler's cameras are those of its grids).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.cases.kpi import iso_week
@@ -30,10 +31,6 @@ from service.store.models import (
     Unit,
     Zone,
 )
-
-
-def _visible(units: Collection[str] | None) -> ColumnElement[bool]:
-    return visible_condition(None if units is None else frozenset(units))
 
 
 def _local_midnight(day: date, tz: tzinfo) -> datetime:
@@ -105,6 +102,35 @@ def site_options(session: Session) -> SiteOptions:
     return SiteOptions(rows(Grid), rows(Unit), rows(Camera))
 
 
+@dataclass(frozen=True)
+class SiteNames:
+    """Display names of site rows by id, inactive ones included (old cases still name them)."""
+
+    grids: dict[str, str]
+    units: dict[str, str]
+    places: dict[str, str]
+    cameras: dict[str, str]
+
+    def grid(self, key: str | None) -> str:
+        return self.grids.get(key, key) if key else "-"
+
+    def unit(self, key: str | None) -> str:
+        return self.units.get(key, key) if key else "-"
+
+    def place(self, key: str | None) -> str:
+        return self.places.get(key, key) if key else "-"
+
+    def camera(self, key: str | None) -> str:
+        return self.cameras.get(key, key) if key else "-"
+
+
+def site_names(session: Session) -> SiteNames:
+    def names(model: type[Grid | Unit | Place | Camera]) -> dict[str, str]:
+        return {key: name for key, name in session.execute(select(model.id, model.name))}
+
+    return SiteNames(names(Grid), names(Unit), names(Place), names(Camera))
+
+
 def cameras(session: Session, grids: Collection[str] | None) -> list[Camera]:
     query = select(Camera).where(Camera.active.is_(True)).order_by(Camera.id)
     if grids is not None:
@@ -150,19 +176,19 @@ def _opened_per_week(
 
 
 def cases_per_type_and_week(
-    session: Session, grids: Collection[str] | None, start: datetime, end: datetime, tz: tzinfo, weeks: list[str]
+    session: Session, units: frozenset[str] | None, start: datetime, end: datetime, tz: tzinfo, weeks: list[str]
 ) -> WeekCounts:
     """Cases opened (whatever became of them) per violation and week."""
-    return _opened_per_week(session, start, end, tz, weeks, Case.violation, _visible(grids))
+    return _opened_per_week(session, start, end, tz, weeks, Case.violation, visible_condition(units))
 
 
 def recurrences_per_grid_and_week(
-    session: Session, grids: Collection[str] | None, start: datetime, end: datetime, tz: tzinfo, weeks: list[str]
+    session: Session, units: frozenset[str] | None, start: datetime, end: datetime, tz: tzinfo, weeks: list[str]
 ) -> WeekCounts:
     """Recurrent cases (opened at a closed case's place) per grid and week: where problems keep coming back."""
     recurrent = Case.previous_case_id.is_not(None)
     return _opened_per_week(
-        session, start, end, tz, weeks, func.coalesce(Case.grid_id, "-"), _visible(grids), recurrent
+        session, start, end, tz, weeks, func.coalesce(Case.grid_id, "-"), visible_condition(units), recurrent
     )
 
 
@@ -177,7 +203,7 @@ class HotSpot:
 
 
 def recurrence_hot_spots(
-    session: Session, grids: Collection[str] | None, start: datetime, end: datetime
+    session: Session, units: frozenset[str] | None, start: datetime, end: datetime
 ) -> list[HotSpot]:
     """Recurrent cases opened in [start, end) by camera or place (or bare position), most first."""
     where = func.coalesce(Case.camera_id, Case.place_id)
@@ -185,7 +211,7 @@ def recurrence_hot_spots(
         select(where, Case.lat, Case.lon, func.count(), Camera.name, Place.name)
         .outerjoin(Camera, Camera.id == Case.camera_id)
         .outerjoin(Place, Place.id == Case.place_id)
-        .where(_visible(grids), Case.previous_case_id.is_not(None))
+        .where(visible_condition(units), Case.previous_case_id.is_not(None))
         .where(Case.created_at >= start, Case.created_at < end)
         .group_by(where, Case.lat, Case.lon, Camera.name, Place.name)
     ).all()

@@ -1,9 +1,10 @@
 // Shared helpers of every page: calls to the REST API with the session cookie, the status line, sign-out.
 "use strict";
 
-/** Call the API; resolves to the parsed JSON body (null when empty), rejects with the API's error detail. */
-async function api(method, path, body) {
-  const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+/** Call the API; resolves to the parsed JSON body (null when empty), rejects with the API's error detail.
+ * keepalive: the request outlives the page (decisions still held when the operator leaves). */
+async function api(method, path, body, keepalive = false) {
+  const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin", keepalive };
   if (body instanceof FormData) {
     init.body = body;
   } else if (body !== undefined) {
