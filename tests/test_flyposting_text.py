@@ -30,6 +30,8 @@ from vision.pipeline import PhotoDetector
 from vision.smallads import judge
 from vision.textfinder import TextFinder, find_qr, group_lines
 from vision.tiling import TileSettings
+from vision.walltext import WallText
+from vision.zones import PolygonZone
 
 BINS = DATA / "garbage_bin_overflow_cn" / "train" / "images"
 SORTING_LABELS = BINS / "002384_jpg.rf.9ae23c1080294f08c34e5ef3b533e898.jpg"  # bin labels, a slogan thrice
@@ -190,3 +192,20 @@ def test_qr_codes_are_found_on_a_real_photo() -> None:
     photo[y : y + qr.shape[0], x : x + qr.shape[1]] = np.asarray(cv2.cvtColor(qr, cv2.COLOR_GRAY2BGR), np.uint8)
     [box] = find_qr(photo).tolist()
     assert abs(box[0] - x) < 20 and abs(box[1] - y) < 20
+
+
+def test_camera_walls_are_read_at_a_low_rate(
+    finder: TextFinder, pasted: tuple[Path, tuple[int, int, int, int]]
+) -> None:
+    path, sheet = pasted
+    frame = read_image(path).pixels
+    wall = PolygonZone([(0, 0), (0.6, 0), (0.6, 0.6), (0, 0.6)], kind="wall", id="wall")  # holds the sheet
+    elsewhere = PolygonZone([(0.6, 0.6), (1, 0.6), (1, 1), (0.6, 1)], kind="wall", id="far")
+    walls = WallText(finder, every_s=300)
+    [ad] = walls.ads("north-gate", frame, [wall], t=1000.0)
+    assert _inside(ad.xyxy, sheet) and {p.number for p in ad.phones} == {AD_NUMBER}
+    blank = np.full_like(frame, 128)  # the sheet gone: not seen until the next reading
+    assert walls.ads("north-gate", blank, [wall], t=1200.0) == (ad,)
+    assert walls.ads("north-gate", blank, [wall], t=1300.0) == ()
+    assert walls.ads("south-gate", frame, [elsewhere], t=1000.0) == ()  # read, but the sheet is off its wall
+    assert walls.ads("east-gate", frame, [], t=1000.0) == ()  # no wall zone: never read

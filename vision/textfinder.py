@@ -157,14 +157,16 @@ class TextFinder:
         self.settings = settings or JudgeSettings()
         self.max_side = max_side
 
-    def find(self, image: DecodedImage) -> list[TextBlock]:
-        """Every block of text on the photo, judged, boxes in photo pixels."""
+    def find(self, image: DecodedImage, *, frame_height: int | None = None) -> list[TextBlock]:
+        """Every block of text on the photo, judged, boxes in photo pixels. ``frame_height``: when ``image`` is a
+        crop of a larger frame, that frame's height in the crop's pixels (letter sizes are judged against it)."""
         pixels = image.pixels
         shrink = min(1.0, self.max_side / max(pixels.shape[:2]))
         if shrink < 1.0:
             size = (max(1, round(pixels.shape[1] * shrink)), max(1, round(pixels.shape[0] * shrink)))
             pixels = np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), np.uint8)
-        blocks = judge_blocks(self.reader.read(pixels), find_qr(pixels), pixels.shape[0], self.settings)
+        height = round((frame_height or image.pixels.shape[0]) * shrink)
+        blocks = judge_blocks(self.reader.read(pixels), find_qr(pixels), height, self.settings)
         sx, sy = image.width / pixels.shape[1], image.height / pixels.shape[0]
         return [
             TextBlock((b.xyxy[0] * sx, b.xyxy[1] * sy, b.xyxy[2] * sx, b.xyxy[3] * sy), b.lines, b.phones, b.verdict)

@@ -42,7 +42,6 @@ class TileSettings:
         min_ratio: ``auto`` threshold, photo long side / model input side.
         iou: two boxes of one label overlapping at least this much are one thing (the higher score is kept).
         cover: ... or when this fraction of the smaller one lies inside the larger.
-        labels: labels taken from the tiles (None: all); the others come from the full frame only.
     """
 
     mode: TileMode = "auto"
@@ -51,7 +50,6 @@ class TileSettings:
     min_ratio: float = 2.0
     iou: float = 0.5
     cover: float = 0.8
-    labels: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.grid < 2 or not 0.0 <= self.overlap < 0.5 or self.min_ratio <= 0:
@@ -175,13 +173,10 @@ def merge_tiles(
         edge_px: how near a tile edge (image pixels) a box ends to count as cut by it.
     """
     width, height = image_wh
-    wanted = None if settings.labels is None else {n for n in settings.labels}
     parts_xyxy, parts_score, parts_cls, parts_tile, parts_cut = [full.xyxy], [full.score], [full.class_id], [], []
     parts_tile.append(np.full(len(full), -1, np.int64))
     parts_cut.append(np.zeros((len(full), 4), bool))
     for t, (det, window) in enumerate(zip(tiles, windows, strict=True)):
-        if wanted is not None:
-            det = det[np.array([n in wanted for n in det.labels], dtype=bool)] if len(det) else det
         parts_xyxy.append(det.xyxy)
         parts_score.append(det.score)
         parts_cls.append(det.class_id)

@@ -61,11 +61,6 @@ class WallText:
             self._readings[camera_id] = _Reading(t, blocks)
         return blocks
 
-    def forget(self, camera_id: str) -> None:
-        """Drop a camera's last reading (its zones or source changed): the next frame is read again."""
-        with self._lock:
-            self._readings.pop(camera_id, None)
-
     def _read(self, image: npt.NDArray[np.uint8], walls: Sequence[PolygonZone]) -> tuple[TextBlock, ...]:
         h, w = image.shape[:2]
         corners = np.concatenate([z.polygon for z in walls]) * np.array([w, h], np.float32)
@@ -74,7 +69,7 @@ class WallText:
         crop = np.ascontiguousarray(image[max(0, y1) : min(h, y2), max(0, x1) : min(w, x2)])
         if crop.size == 0:
             return ()
-        found = self.finder.find(DecodedImage(crop, crop.shape[1], crop.shape[0], "frame"))
+        found = self.finder.find(DecodedImage(crop, crop.shape[1], crop.shape[0], "frame"), frame_height=h)
         ox, oy = float(max(0, x1)), float(max(0, y1))
         ads = []
         for block in found:
