@@ -24,6 +24,7 @@ from cli import (
     serve,
     token,
     train,
+    unfuse,
     user,
 )
 from domain.errors import GridWatchError
@@ -41,6 +42,7 @@ COMMANDS = (
     fuse,
     calibrate,
     train,
+    unfuse,
     curve,
     dataset,
 )
