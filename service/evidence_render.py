@@ -7,13 +7,19 @@ original file keeps every pixel.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 import numpy.typing as npt
+from PIL import Image as PILImage
+from PIL import ImageDraw, ImageFont
 
+from domain.taxonomy import EVENT_CODES, Violation
 from service.store.evidence import EvidenceInput
 from service.store.models import EvidenceKind
 from vision.imageio import DecodedImage
@@ -30,12 +36,38 @@ ZONE = (255, 160, 0)  # blue
 _EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "BMP": "bmp"}
 
 
+# Fonts with Chinese glyphs, first found wins (Debian fonts-noto-cjk, fonts-wqy-microhei); GRIDWATCH_LABEL_FONT
+# names another. Without one, labels fall back to ASCII (the violation's code name) drawn by OpenCV.
+CJK_FONTS = (
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
+    Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
+)
+
+
 @dataclass(frozen=True)
 class Mark:
-    """A box to draw: normalised xyxy and the ASCII text of its label (OpenCV's fonts have no CJK glyphs)."""
+    """A box to draw: normalised xyxy and the text of its label (Chinese where a CJK font is installed)."""
 
     bbox: Box
     text: str
+
+
+@functools.cache
+def label_font_path() -> Path | None:
+    """The font labels are drawn with, or None when no font with Chinese glyphs is installed."""
+    chosen = os.environ.get("GRIDWATCH_LABEL_FONT")
+    candidates = [Path(chosen)] if chosen else list(CJK_FONTS)
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def violation_label(violation: str, detail: str, detail_zh: str | None = None) -> str:
+    """A box's label: the national event name (``垃圾站(箱)满溢 0.87``; ``detail_zh`` replaces ``detail`` there), or
+    the code name and ``detail`` (ASCII) without a CJK font."""
+    if label_font_path() is None:
+        return f"{violation} {detail}"
+    return f"{EVENT_CODES[Violation(violation)].name} {detail_zh or detail}"
 
 
 def fit(image: Image, max_side: int = MAX_SIDE) -> Image:
@@ -55,12 +87,24 @@ def pixel_box(bbox: Box, width: int, height: int) -> tuple[int, int, int, int]:
 
 
 def _label(image: Image, text: str, x: int, y: int, color: tuple[int, int, int], scale: float, thick: int) -> None:
-    """Text on a filled tag above (x, y), or below it when there is no room above; kept inside the image."""
-    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    """Text on a filled tag above (x, y), or below it when there is no room above; kept inside the image.
+    ASCII text is drawn by OpenCV, other text (Chinese) with Pillow in :func:`label_font_path`'s font."""
+    font_path = None if text.isascii() else label_font_path()
+    if font_path is None:
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    else:
+        font = ImageFont.truetype(str(font_path), max(12, round(28 * scale)))
+        left, top_, right, bottom = (round(v) for v in font.getbbox(text))
+        tw, th, base = right - left, bottom - top_, 0
     x = max(0, min(x, image.shape[1] - tw - 4))
     top = y - th - base - 4 if y - th - base - 4 >= 0 else y
     cv2.rectangle(image, (x, top), (x + tw + 4, top + th + base + 4), color, cv2.FILLED)
-    cv2.putText(image, text, (x + 2, top + th + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick, cv2.LINE_AA)
+    if font_path is None:
+        cv2.putText(image, text, (x + 2, top + th + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick, cv2.LINE_AA)
+        return
+    tag = PILImage.fromarray(np.ascontiguousarray(image[top : top + th + 4, x : x + tw + 4, ::-1]))
+    ImageDraw.Draw(tag).text((2 - left, 2 - top_), text, font=font, fill=(0, 0, 0))
+    image[top : top + th + 4, x : x + tw + 4] = np.asarray(tag)[:, :, ::-1]
 
 
 def annotate(

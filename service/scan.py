@@ -26,7 +26,7 @@ from service.cases.phones import attach_phones
 from service.cases.placement import locate
 from service.cases.sightings import IngestResult, Outcome
 from service.context import Context
-from service.evidence_render import Mark, sighting_evidence
+from service.evidence_render import Mark, sighting_evidence, violation_label
 from service.model_version import model_version
 from service.store.evidence import EvidenceInput, sha256_hex
 from vision.boxes import box_cover
@@ -246,7 +246,7 @@ def scan_photo(
     ]
     if events:
         image = decode_image(data)  # full size: the crop keeps every pixel of the thing
-        marks = [Mark(e.bbox, f"{e.violation} {e.confidence:.2f}") for e in events]
+        marks = [Mark(e.bbox, violation_label(e.violation, f"{e.confidence:.2f}")) for e in events]
         evidence = [sighting_evidence(data, image, marks, i, zones) for i in range(len(events))]
         # The number on a small ad is what enforcement acts on: read it now, keep it with the sighting.
         phones = [poster_phones(ctx, image, result, e) if f else [] for e, f in zip(events, flyposting, strict=True)]

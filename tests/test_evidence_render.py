@@ -19,8 +19,10 @@ from service.evidence_render import (
     crop,
     encode_jpeg,
     fit,
+    label_font_path,
     pixel_box,
     sighting_evidence,
+    violation_label,
 )
 from service.store.models import EvidenceKind
 from vision.imageio import decode_image
@@ -50,6 +52,27 @@ def test_labels_stay_inside_the_picture() -> None:
     x1 = pixel_box((0.9, 0.0, 1.0, 0.2), 300, 200)[0]
     tag = (out[:, : x1 - 20] == HIGHLIGHT).all(axis=-1)
     assert tag.any()  # the tag was moved left of the box to fit, not cut off at the right edge
+
+
+@pytest.mark.parametrize("text", ["垃圾站(箱)满溢 0.87", "bin_overflow 0.87"])
+def test_labels_in_chinese_are_drawn_with_a_cjk_font(text: str) -> None:
+    if label_font_path() is None:
+        pytest.skip("needs a CJK font (Debian fonts-noto-cjk or fonts-wqy-microhei)")
+    out = annotate(grey(300, 600), [Mark((0.3, 0.5, 0.6, 0.9), text)], highlight=0)
+    x1, y1, _, _ = pixel_box((0.3, 0.5, 0.6, 0.9), 600, 300)
+    tag = out[:y1, x1:]
+    ink = (tag < 60).all(axis=-1)  # the label's black text on its red tag
+    assert ink.sum() > 40
+    columns = np.flatnonzero(ink.any(axis=0))
+    assert columns.size and columns[-1] - columns[0] > 60  # a whole line of glyphs, not one box of .notdef
+
+
+def test_violation_label_names_the_event_in_chinese() -> None:
+    if label_font_path() is None:
+        assert violation_label("bin_overflow", "0.87") == "bin_overflow 0.87"
+    else:
+        assert violation_label("bin_overflow", "0.87") == "垃圾站(箱)满溢 0.87"
+        assert violation_label("motor_parking", "clear", "已清除") == "机动车乱停放 已清除"
 
 
 def test_annotate_outlines_zones() -> None:

@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from domain.lifecycle import Action, CaseState
@@ -101,13 +102,15 @@ class Ui:
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory, detector: Detector) -> Iterator[Ui]:
     tmp = tmp_path_factory.mktemp("ui")
-    settings = Settings(data_dir=tmp / "data", site=write_site(tmp / "site.yaml"), model=detector.path)
+    site = write_site(tmp / "site.yaml")
+    settings = Settings(data_dir=tmp / "data", site=site, model=detector.path, admin_password=SecretStr(PASSWORD))
     app = create_app(settings, detector=detector)
     with serve(app) as base, chromium() as browser:
         ctx: Context = app.state.ctx
         with ctx.store.transaction() as session:
             for name, (role, grids) in USERS.items():
-                create_user(session, name, role, PASSWORD, grids)
+                if get_user(session, name) is None:  # admin: made at start-up with the password above
+                    create_user(session, name, role, PASSWORD, grids)
         for i, photo in enumerate(PHOTOS):
             scan([photo], ctx, place=place_id(i))
         yield Ui(app, base, browser)
@@ -221,6 +224,9 @@ def test_case_detail_moves_a_case_to_closed(ui: Ui, page: Page, tmp_path: Path) 
     page.set_input_files("#handle-photo", str(photo))
     act(page, "handle")
     expect(page.locator("#evidence-handling img")).to_have_count(1)
+    expect(page.locator("#evidence-after img")).to_have_count(1)  # 整改后: the unit's photo, not 暂无
+    expect(page.locator("#evidence-before img")).to_have_count(1)  # 整改前: the violation as found
+    assert page.locator("#filmstrip img").count() == case.observation_count  # every sighting
     act(page, "verify")
     act(page, "close")
     expect(page.locator("#case-state")).to_have_text("closed")
@@ -303,7 +309,7 @@ def test_unit_handler_sees_only_its_units_cases(ui: Ui, page: Page) -> None:
             ui.ctx.manager.act(case_id, action, actor="operator")
     login(page, ui.base, "north", PASSWORD, lands_on="/cases")
     grids = page.locator("table.cases tbody tr td:nth-child(4)").all_inner_texts()
-    assert grids and set(grids) == {NORTH}
+    assert grids and set(grids) == {"North courtyards, buildings 1-8 (北院)"}  # by name
     page.goto(f"{ui.base}/review")
     assert page.url == f"{ui.base}/cases"  # review is the centre's job
     response = page.goto(f"{ui.base}/cases/{south}")

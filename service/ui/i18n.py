@@ -105,13 +105,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "evidence.crop": ("局部", "crop"),
     "evidence.none": ("暂无", "None yet"),
     "evidence.full": ("查看原尺寸", "Full size"),
+    "evidence.sightings": ("全部发现记录", "All sightings"),
     # case list
     "cases.title": ("案件列表", "Cases"),
     "cases.filters": ("筛选", "Filters"),
     "cases.any": ("全部", "Any"),
+    "cases.open": ("未结案件（按期限）", "Open, by deadline"),
+    "cases.all": ("全部案件", "All cases"),
     "cases.from": ("起始日期", "From"),
     "cases.to": ("截止日期", "To"),
     "cases.overdue_only": ("仅超期", "Overdue only"),
+    "due.overdue": ("已超期", "Overdue"),
+    "due.due_soon": ("即将到期", "Due soon"),
+    "due.on_time": ("办理中", "On time"),
+    "due.hours_left": ("剩余 {hours} 小时", "{hours} h left"),
+    "due.hours_over": ("超期 {hours} 小时", "{hours} h overdue"),
     "cases.apply": ("筛选", "Apply"),
     "cases.clear": ("清除", "Clear"),
     "cases.total": ("件", "cases"),
@@ -200,6 +208,11 @@ ACTION_NAMES: dict[str, tuple[str, str]] = {
     "propose_rectified": ("建议结案：已整改", "Proposed rectified"),
     "flag_rework": ("疑似未整改", "Flagged for rework"),
     "verdict": ("审核意见", "Verdict"),
+    "supervise": ("督办", "Supervise"),
+    "request_extend": ("申请延期", "Ask for an extension"),
+    "request_defer": ("申请缓办", "Ask to defer"),
+    "refuse_request": ("驳回申请", "Request refused"),
+    "relocate": ("更正位置", "Place corrected"),
 }
 
 VIOLATION_EN: dict[Violation, str] = {

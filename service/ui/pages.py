@@ -25,7 +25,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from domain.errors import ImageError
-from domain.lifecycle import CaseState
+from domain.lifecycle import OPEN, CaseState
 from domain.taxonomy import Violation
 from service.api.deps import CtxDep, SessionDep, optional_principal
 from service.auth.policy import REVIEWERS, actions_for
@@ -33,7 +33,7 @@ from service.auth.principal import Principal
 from service.cases import queries as case_queries
 from service.cases.kpi import kpis, weekly_ranking
 from service.evidence_privacy import visible_evidence
-from service.store.models import Role
+from service.store.models import Case, Role
 from service.ui import charts, i18n
 from service.ui import queries as ui_queries
 from service.ui.i18n import LANG_COOKIE, Lang
@@ -267,12 +267,15 @@ def case_list(
     overdue: bool = False,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
-    """Cases with filters (state, type, grid, unit, camera, first-seen dates, overdue), newest first."""
+    """Cases with filters (state, type, grid, unit, camera, first-seen dates, overdue). By default the open cases,
+    nearest deadline first (what needs doing); ``state=all`` lists every case, newest first."""
     state, violation = _choice(CaseState, state_), _choice(Violation, violation_)
+    listing = "all" if state_ == "all" else "open" if state is None else state.value
     start, end = _day(date_from), _day(date_to)
     now = datetime.now(UTC)
     filters = case_queries.CaseFilter(
-        states=[state] if state else [],
+        states=[state] if state else sorted(OPEN) if listing == "open" else [],
+        sort="deadline" if listing == "open" else "newest",
         violations=[violation] if violation else [],
         grid_ids=[grid] if grid else [],
         unit_ids=[unit] if unit else [],
@@ -286,7 +289,7 @@ def case_list(
     rows, total = case_queries.list_cases(session, filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     chosen = {
-        "state": state or "",
+        "state": listing,
         "violation": violation or "",
         "grid": grid or "",
         "unit": unit or "",
@@ -302,6 +305,7 @@ def case_list(
 
     context = {
         "rows": [(c, case_queries.is_overdue(c, now)) for c in rows],
+        "due_note": partial(_due_note, who.lang, now),
         "total": total,
         "page": min(page, pages),
         "pages": pages,
@@ -312,6 +316,15 @@ def case_list(
         "names": ui_queries.site_names(session),
     }
     return _page(request, who, "cases.html", context)
+
+
+def _due_note(lang: Lang, now: datetime, case: Case) -> str:
+    """How long the unit has left, or how long it is overdue, while the deadline runs (empty otherwise)."""
+    left = case_queries.time_left(case, now)
+    if left is None:
+        return ""
+    key = "due.hours_left" if left.total_seconds() >= 0 else "due.hours_over"
+    return i18n.t(lang, key).format(hours=f"{abs(left.total_seconds()) / 3600:.1f}")
 
 
 def _utc_offset(tz: ZoneInfo) -> str:
@@ -337,6 +350,7 @@ def case_detail(request: Request, case_id: int, who: ViewerDep, session: Session
         "events": case_queries.case_events(session, case.id),
         "verdicts": case_queries.case_verdicts(session, case.id),
         "actions": actions_for(who.principal.role, CaseState(case.state)),
+        "due_note": _due_note(who.lang, datetime.now(UTC), case),
         "relabel": who.reviews and case.state in (CaseState.PENDING_REVIEW, CaseState.FILED),
         "options": ui_queries.site_options(session),
         "names": ui_queries.site_names(session),

@@ -34,7 +34,7 @@ from service.cases.manager import CaseManager
 from service.cases.placement import Placement, locate
 from service.cases.sightings import Outcome
 from service.core.site import Camera, SiteConfig
-from service.evidence_render import Mark, annotate, encode_jpeg, fit, sighting_evidence
+from service.evidence_render import Mark, annotate, encode_jpeg, fit, sighting_evidence, violation_label
 from service.model_version import model_version
 from service.store.evidence import EvidenceInput, sha256_hex
 from service.store.models import EvidenceKind
@@ -477,7 +477,7 @@ class CameraManager:
         sha256 = sha256_hex(original)
         h, w = picture.shape[:2]
         image = DecodedImage(picture, w, h, "JPEG")
-        marks = [Mark(e.bbox, f"{e.violation} {e.confidence:.2f}") for e in out.violations]
+        marks = [Mark(e.bbox, violation_label(e.violation, f"{e.confidence:.2f}")) for e in out.violations]
         for i, event in enumerate(out.violations):
             try:
                 evidence = sighting_evidence(original, image, marks, i, cam.where.zones)
@@ -491,7 +491,10 @@ class CameraManager:
                 self.metrics.cases_opened.labels(violation=str(event.violation)).inc()
         for clear in out.cleared:
             after = annotate(
-                picture, [Mark(clear.bbox, f"{clear.violation} clear")], highlight=0, zones=cam.where.zones
+                picture,
+                [Mark(clear.bbox, violation_label(clear.violation, "clear", "已清除"))],
+                highlight=0,
+                zones=cam.where.zones,
             )
             evidence = [
                 EvidenceInput(EvidenceKind.ORIGINAL, original, "jpg"),

@@ -16,6 +16,13 @@ async function submitAction(form) {
     if (noteOf(form)) body.append("note", noteOf(form));
     return api("POST", `/cases/${id}/handle`, body);
   }
+  // 督办 and a unit's requests for 延期 / 缓办 (the note is the request's reason).
+  if (action === "supervise") return api("POST", `/cases/${id}/supervise`, { note: noteOf(form) });
+  if (action === "request_extend" || action === "request_defer") {
+    const request = { kind: action.slice("request_".length), reason: noteOf(form) };
+    if (action === "request_extend") request.deadline = `${form.deadline.value}:00${form.deadline.dataset.offset}`;
+    return api("POST", `/cases/${id}/requests`, request);
+  }
   const body = { note: noteOf(form) };
   if (action === "dispatch" && form.unit_id.value) body.unit_id = form.unit_id.value;
   // The site's local time, sent with the site's UTC offset (the browser may be in another zone).
