@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from domain.lifecycle import Action
 from domain.taxonomy import Violation
@@ -91,7 +92,10 @@ class Api:
 def start_api(tmp: Path, url: str, detector: Detector) -> Iterator[Api]:
     site_file = tmp / "site.yaml"
     dump_site(SITE, site_file)
-    settings = Settings(data_dir=tmp / "data", database_url=url, site=site_file, model=detector.path)
+    # admin's password is the test password (without one, the first start would make a random one).
+    settings = Settings(
+        data_dir=tmp / "data", database_url=url, site=site_file, model=detector.path, admin_password=SecretStr(PASSWORD)
+    )
     app = create_app(settings, detector=detector)
     with TestClient(app) as client:
         api = Api(app, client, site_file)
@@ -126,6 +130,7 @@ def batch_app(root: Path, detector: Detector) -> Iterator[Api]:
         site=site,
         model=detector.path,
         upload_rate_limit=0,  # the limit has its own tests
+        admin_password=SecretStr(PASSWORD),
     )
     with TestClient(create_app(settings, detector=detector)) as client:
         api = Api(client.app, client, site)  # type: ignore[arg-type]

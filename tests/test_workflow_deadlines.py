@@ -6,6 +6,7 @@ clock the test moves) and through the API.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -203,3 +204,14 @@ def test_deadlines_requests_and_supervision_through_the_api(api: Api) -> None:
     assert {w["unit_id"] for w in everyone} >= {"u-west"}
     audit = api.client.get("/api/v1/audit", headers=api.as_("admin"), params={"target": f"request:{request_id}"})
     assert [e["action"] for e in audit.json()["items"]] == ["request.approve"]
+
+
+def test_the_case_page_offers_supervision_requests_and_time_left(api: Api) -> None:
+    case_id = api.dispatch(api.open_case("cam-2", "page-workflow"))
+    unit = api.client.get(f"/cases/{case_id}", headers=api.as_("handler_west"), params={"lang": "zh"}).text
+    assert 'data-action="request_extend"' in unit and 'data-action="request_defer"' in unit and "申请延期" in unit
+    assert re.search(r"剩余 \d+\.\d 小时", unit) and 'data-action="supervise"' not in unit
+    centre = api.client.get(f"/cases/{case_id}", headers=api.as_("operator"), params={"lang": "zh"}).text
+    assert 'data-action="supervise"' in centre and 'data-action="request_extend"' not in centre
+    listed = api.client.get("/cases", headers=api.as_("handler_west"), params={"lang": "en"}).text
+    assert re.search(r"\d+\.\d h left", listed)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from domain.lifecycle import Action, CaseState, allowed_actions
+from domain.lifecycle import UNIT_TODO, Action, CaseState, allowed_actions
 from service.store.models import Role
 
 ROLE_ACTIONS = MappingProxyType(
@@ -23,6 +23,16 @@ REVIEWERS = frozenset({Role.ADMIN, Role.OPERATOR})
 
 def may_act(role: Role | None, action: Action) -> bool:
     return role is not None and action in ROLE_ACTIONS[role]
+
+
+def workflow_actions(role: Role | None, state: CaseState) -> list[str]:
+    """The centre's 督办 on a case the unit still owes; a unit's requests for 延期 / 缓办 where the centre could
+    grant them (the case-log names of these entries, for the UI's buttons)."""
+    if role in REVIEWERS and state in UNIT_TODO:
+        return ["supervise"]
+    if role is Role.UNIT_HANDLER and state in (CaseState.DISPATCHED, CaseState.EXTENDED):
+        return ["request_extend", "request_defer"]
+    return []
 
 
 def actions_for(role: Role | None, state: CaseState) -> list[Action]:

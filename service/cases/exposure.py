@@ -1,6 +1,7 @@
 """周曝光: the week's worst cases, as things stood when the week ended (or now, during the week): dispatched, past
-their deadline and not yet reported handled by then, the longest overdue first (then the most reworked, the most
-supervised). Deferred (缓办) and rejected cases are left out: their clock was not running.
+their deadline and still owed by the unit then (owed now: dispatched, extended or returned; or reported handled
+only after the week ended), the longest overdue first (then the most reworked, the most supervised). Deferred (缓办)
+cases are left out: their clock is not running.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from datetime import UTC, datetime, tzinfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from domain.lifecycle import CaseState
 from service.cases.kpi import unit_condition, week_bounds
+from service.cases.queries import OVERDUE_STATES
 from service.store.models import Case
 
 
@@ -57,8 +58,7 @@ def weekly_exposure(
         Case.dispatched_at.is_not(None),
         Case.dispatched_at <= as_of,
         Case.deadline_at < as_of,
-        Case.state.not_in([CaseState.DEFERRED, CaseState.REJECTED]),
-        or_(Case.handled_at.is_(None), Case.handled_at > as_of),
+        or_(Case.state.in_(OVERDUE_STATES), Case.handled_at > as_of),
     )
     query = (
         select(Case)

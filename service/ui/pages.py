@@ -28,7 +28,7 @@ from domain.errors import ImageError
 from domain.lifecycle import OPEN, CaseState
 from domain.taxonomy import Violation
 from service.api.deps import CtxDep, SessionDep, optional_principal
-from service.auth.policy import REVIEWERS, actions_for
+from service.auth.policy import REVIEWERS, actions_for, workflow_actions
 from service.auth.principal import Principal
 from service.cases import queries as case_queries
 from service.cases.kpi import kpis, weekly_ranking
@@ -349,7 +349,10 @@ def case_detail(request: Request, case_id: int, who: ViewerDep, session: Session
         "pictures": pictures,
         "events": case_queries.case_events(session, case.id),
         "verdicts": case_queries.case_verdicts(session, case.id),
-        "actions": actions_for(who.principal.role, CaseState(case.state)),
+        "actions": [
+            *actions_for(who.principal.role, CaseState(case.state)),
+            *workflow_actions(who.principal.role, CaseState(case.state)),
+        ],
         "due_note": _due_note(who.lang, datetime.now(UTC), case),
         "relabel": who.reviews and case.state in (CaseState.PENDING_REVIEW, CaseState.FILED),
         "options": ui_queries.site_options(session),
