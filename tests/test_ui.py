@@ -31,7 +31,7 @@ from service.core.config import Settings
 from service.core.site import Place, Zone, dump_site, load_site
 from service.scan import scan
 from service.store.evidence import EvidenceInput
-from service.store.models import Case, EvidenceKind, Role, Verdict
+from service.store.models import Case, EvidenceKind, EvidenceLink, Role, Verdict
 from tests.conftest import ROOT, SAMPLES
 from tests.live_ui import chromium, eventually, login, serve, shot
 from vision.detector import Detector
@@ -226,7 +226,13 @@ def test_case_detail_moves_a_case_to_closed(ui: Ui, page: Page, tmp_path: Path) 
     expect(page.locator("#evidence-handling img")).to_have_count(1)
     expect(page.locator("#evidence-after img")).to_have_count(1)  # 整改后: the unit's photo, not 暂无
     expect(page.locator("#evidence-before img")).to_have_count(1)  # 整改前: the violation as found
-    assert page.locator("#filmstrip img").count() == case.observation_count  # every sighting
+    with ui.ctx.store.session() as session:
+        originals = session.scalars(
+            select(EvidenceLink.sha256).where(
+                EvidenceLink.case_id == case.id, EvidenceLink.role == "sighting", EvidenceLink.kind == "original"
+            )
+        ).all()
+    assert originals and page.locator("#filmstrip img").count() == len(originals)  # every sighting's photo
     act(page, "verify")
     act(page, "close")
     expect(page.locator("#case-state")).to_have_text("closed")
@@ -293,6 +299,9 @@ def test_dashboard_charts_and_recurrence(ui: Ui, page: Page, tmp_path: Path) -> 
     assert row.locator("td").all_inner_texts()[-1] == "1"  # this week's recurrence in that grid
     expect(page.locator("#heat svg.chart.map circle")).to_have_count(1)
     expect(page.locator("#ranking")).to_be_visible()
+    expect(page.locator("#site-map path.map-places")).to_have_count(len(PHOTOS))  # Leaflet, from the package
+    assert page.locator("#site-map path.map-cases").count() >= 1  # the open cases where they are
+    expect(page.locator("#site-map .leaflet-tile")).to_have_count(0)  # no tile server: nothing from outside
     shot(page, "dashboard")
 
 

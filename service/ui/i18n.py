@@ -167,6 +167,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dash.map": ("反复出现地图", "Recurrence map"),
     "dash.no_heat": ("暂无反复出现的案件", "No recurrence yet"),
     "dash.data": ("数据表", "Data table"),
+    "dash.site_map": ("辖区地图", "Site map"),
+    "dash.site_map_hint": (
+        "蓝色为网格，灰点为点位，绿点为摄像头，红点为未结案件；无需联网。",
+        "Blue: grids; grey: places; green: cameras; red: open cases. Works without internet access.",
+    ),
     "kpi.due": ("应结案数", "Due"),
     "kpi.closure_rate": ("结案率", "Closure rate"),
     "kpi.on_time_rate": ("按期结案率", "On-time closure rate"),

@@ -8,6 +8,7 @@ dependency as the API; a visitor without a valid session is sent to the login pa
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -401,6 +402,16 @@ def _kpi_rows(lang: Lang, kpi: Any) -> list[tuple[str, float | None]]:
     return [(i18n.t(lang, f"kpi.{name}"), getattr(kpi, name) if kpi else None) for name in names]
 
 
+def _site_map(session: Session, who: Viewer) -> dict[str, Any]:
+    """The map's layers (see :func:`ui_queries.site_map`) with the cases named in the viewer's language, and the
+    optional tile server (``GRIDWATCH_MAP_TILES``, a ``{z}/{x}/{y}`` URL): without one the site's own shapes are
+    drawn on a blank background, so the map works without internet access."""
+    data = ui_queries.site_map(session, who.principal.units, sorted(OPEN))
+    for case in data["cases"]:
+        case["name"] = f"#{case['id']} {i18n.violation_name(who.lang, case['name'])}"
+    return data | {"tiles": os.environ.get("GRIDWATCH_MAP_TILES") or None}
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(
     request: Request,
@@ -437,6 +448,7 @@ def dashboard(
         "heat_top": max(heat.counts.values(), default=0),
         "heat_colour": charts.heat_colour,
         "spots": spots,
+        "site_map": _site_map(session, who),
         "map": charts.point_map(spots, ui_queries.grid_outlines(session), i18n.t(lang, "dash.map")) if spots else None,
     }
     return _page(request, who, "dashboard.html", context)

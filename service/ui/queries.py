@@ -223,7 +223,29 @@ def recurrence_hot_spots(
     return sorted(spots, key=lambda s: (-s.count, s.name))
 
 
+def site_map(session: Session, units: frozenset[str] | None, open_states: Collection[str]) -> dict[str, Any]:
+    """The map's layers as plain JSON: grid polygons ([lat, lon] rings), places, cameras and open cases (points with
+    a name), each only where it has a position; the open cases are those ``units`` sees."""
+
+    def point(name: str, lat: float | None, lon: float | None) -> dict[str, Any] | None:
+        return None if lat is None or lon is None else {"name": name, "lat": float(lat), "lon": float(lon)}
+
+    grids = [{"name": name, "ring": [[float(y), float(x)] for x, y in ring]} for name, ring in grid_outlines(session)]
+    places = [point(p.name, p.lat, p.lon) for p in session.scalars(select(Place).where(Place.active.is_(True)))]
+    cams = [point(c.name, c.lat, c.lon) for c in session.scalars(select(Camera).where(Camera.active.is_(True)))]
+    query = select(Case.id, Case.violation, Case.lat, Case.lon).where(
+        Case.state.in_(list(open_states)), visible_condition(units), Case.lat.is_not(None)
+    )
+    cases = [dict(point(str(v), lat, lon) or {}, id=i) for i, v, lat, lon in session.execute(query.limit(2000))]
+    return {
+        "grids": grids,
+        "places": [p for p in places if p],
+        "cameras": [c for c in cams if c],
+        "cases": cases,
+    }
+
+
 def grid_outlines(session: Session) -> list[tuple[str, list[tuple[float, float]]]]:
     """Active grids that have a (lon, lat) polygon, for the map."""
     rows = session.scalars(select(Grid).where(Grid.active.is_(True), Grid.polygon.is_not(None)).order_by(Grid.id))
-    return [(g.id, [(float(x), float(y)) for x, y in g.polygon or []]) for g in rows]
+    return [(g.name, [(float(x), float(y)) for x, y in g.polygon or []]) for g in rows]
