@@ -71,6 +71,9 @@ ROUTES = [
     Route("GET", "/api/v1/exports/cases.csv", USERS),
     Route("GET", "/api/v1/exports/kpis.xlsx", USERS),
     Route("GET", "/api/v1/exports/verdicts.zip", STAFF),
+    Route("GET", "/api/v1/exports/ranking.csv", USERS),
+    Route("GET", "/api/v1/exports/exposure.xlsx", USERS),
+    Route("GET", "/api/v1/exports/quality.csv", USERS),
     Route("GET", "/api/v1/webhooks", ADMIN),
     Route("POST", "/api/v1/webhooks", ADMIN, json=_HOOK),
     Route("GET", "/api/v1/webhooks/{hook}/deliveries", ADMIN),
@@ -89,14 +92,15 @@ class Objects:
     sha: str
     batch: str
     hook: int = 0
+    request: int = 1  # a unit's request (tests/test_api_access.py makes real ones)
 
     def fill(self, path: str) -> str:
-        return path.format(case=self.case, sha=self.sha, batch=self.batch, hook=self.hook)
+        return path.format(case=self.case, sha=self.sha, batch=self.batch, hook=self.hook, request=self.request)
 
 
 @pytest.fixture(scope="module")
 def shared(api: Api) -> Objects:
-    case = api.open_case("cam-1", "security")
+    case = api.dispatch(api.open_case("cam-1", "security"))  # a unit handler sees it once dispatched to its unit
     with api.ctx.store.session() as session:
         sha = session.scalars(select(EvidenceLink.sha256).where(EvidenceLink.case_id == case)).first()
     assert sha is not None
