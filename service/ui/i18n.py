@@ -9,6 +9,7 @@ with their codes, so a case reads the same here as in the city's own system.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Literal
 
 from domain.lifecycle import Action, CaseState
@@ -255,6 +256,18 @@ def action_name(lang: Lang, action: str) -> str:
     """A lifecycle action or a case-log entry; an unknown log entry is shown as it is stored."""
     pair = ACTION_NAMES.get(action)
     return _pick(pair, lang) if pair else action
+
+
+def week_name(lang: Lang, label: str, *, long: bool = False) -> str:
+    """An ISO week label ``2026-W49`` as people say it: ``第49周`` / ``week 49``; ``long`` adds its days,
+    ``第49周 (2026-11-30 至 12-06)`` / ``week 49 (2026-11-30 to 12-06)``."""
+    year, week = label.split("-W")
+    monday = date.fromisocalendar(int(year), int(week), 1)
+    short = f"第{int(week)}周" if lang == "zh" else f"week {int(week)}"
+    if not long:
+        return short
+    sunday = monday + timedelta(days=6)
+    return f"{short} ({monday.isoformat()} {'至' if lang == 'zh' else 'to'} {sunday:%m-%d})"
 
 
 def choose_lang(query: str | None, cookie: str | None, accept_language: str | None) -> Lang:

@@ -106,6 +106,7 @@ def _render(request: Request, template: str, lang: Lang, context: dict[str, Any]
         "vname": partial(i18n.violation_name, lang),
         "sname": partial(i18n.state_name, lang),
         "aname": partial(i18n.action_name, lang),
+        "wname": partial(i18n.week_name, lang),
     }
     switch_url = str(request.url.include_query_params(lang=other))
     base = {"lang": lang, "switch_url": switch_url, "violations": list(Violation)}
@@ -440,7 +441,9 @@ def dashboard(
         "weeks": weeks,
         "labels": labels,
         "per_type": per_type,
-        "per_type_chart": charts.stacked_bars(labels, series, i18n.t(lang, "dash.per_week")),
+        "per_type_chart": charts.stacked_bars(
+            [i18n.week_name(lang, w) for w in labels], series, i18n.t(lang, "dash.per_week")
+        ),
         "kpi": overall,
         "kpi_chart": charts.rate_bars(_kpi_rows(lang, overall), i18n.t(lang, "dash.kpis")),
         "ranking": ranking,
