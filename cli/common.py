@@ -74,8 +74,8 @@ def add_runtime_flags(parser: argparse.ArgumentParser) -> None:
     GRIDWATCH_PRECISION, else auto)."""
     parser.add_argument(
         "--providers",
-        help="inference runtime: auto (GPU onnxruntime, else OpenVINO where faster, else onnxruntime CPU), "
-        "openvino, cpu, cuda, tensorrt (default auto)",
+        help="inference runtime: auto (onnxruntime: TensorRT, CUDA or CPU as installed), openvino, cpu, cuda, "
+        "tensorrt (default auto)",
     )
     parser.add_argument(
         "--precision",

@@ -1,17 +1,17 @@
 """Choice of inference runtime, execution providers and precision.
 
-``auto`` picks, in this order: onnxruntime on a GPU (TensorRT, then CUDA, where the installed onnxruntime offers
-them); OpenVINO on x86-64 CPUs with AVX2, where it was measured faster than onnxruntime (bench/README.md,
-"Runtimes per CPU"); onnxruntime's CPU provider everywhere else (other CPUs, or OpenVINO not installed). OpenVINO's
-precision is FP32 unless BF16 is asked for (where the CPU computes it natively: AVX-512 BF16, AMX): BF16 cost the
-shipped model 0.57 AP50 points on bin_overflow on the test split, past the 0.5-point accuracy gate
-(models/gridwatch-yolo26n.md, "Runtimes").
+``auto`` picks onnxruntime: TensorRT, then CUDA, where the installed onnxruntime offers them, else its CPU provider.
+OpenVINO runs only when asked for (``openvino``): on the one CPU measured (AMD EPYC, AVX-512 with VNNI and BF16,
+2 cores; bench/README.md) OpenVINO FP32 was no faster than onnxruntime at inference (34.5 against 33.7 ms for
+yolo26n at 640) and slower end to end (photos of varying shape: 18.4 against 32.9 images/s), and capped at AVX2 it
+was slower still (55.2 against 37.3 ms); only BF16 was faster (30.5 ms), and BF16 cost the shipped model 0.57 AP50
+points on bin_overflow on the test split, past the 0.5-point accuracy gate (models/gridwatch-yolo26n.md,
+"Runtimes"). OpenVINO's precision is FP32 unless BF16 is asked for (where the CPU computes it natively).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -25,8 +25,6 @@ from domain.errors import ModelError
 # Fastest first; "auto" takes every one of these the installed runtime offers.
 PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 ALIASES = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
-GPU_PROVIDERS = frozenset(PREFERENCE[:2])
-PROVIDER_CHOICES = ("auto", "openvino", "cpu", "cuda", "tensorrt")
 PRECISIONS = ("auto", "fp32", "bf16")
 
 Runtime = Literal["onnxruntime", "openvino"]
@@ -40,13 +38,11 @@ class Backend:
         runtime: ``"onnxruntime"`` or ``"openvino"``.
         providers: onnxruntime execution providers, fastest first (empty for OpenVINO).
         precision: ``"fp32"`` or ``"bf16"`` (OpenVINO only).
-        auto: chosen by ``auto`` rather than asked for (so a model OpenVINO cannot run well may go elsewhere).
     """
 
     runtime: Runtime
     providers: tuple[str, ...] = ()
     precision: Literal["fp32", "bf16"] = "fp32"
-    auto: bool = False
 
 
 @cache
@@ -74,12 +70,6 @@ def native_precisions() -> frozenset[str]:
 
     caps = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     return frozenset(c.lower() for c in caps if c in ("BF16", "INT8")) | {"fp32"}
-
-
-def prefers_openvino(flags: frozenset[str], machine: str) -> bool:
-    """The measured rule: OpenVINO beats onnxruntime's CPU provider on x86-64 with AVX2 (more so with AVX-512 VNNI
-    and BF16); elsewhere it was not measured faster, so onnxruntime stays."""
-    return machine.lower() in ("x86_64", "amd64") and "avx2" in flags
 
 
 def resolve_providers(request: str | Sequence[str] = "auto") -> list[str]:
@@ -117,25 +107,19 @@ def choose_backend(request: str | Sequence[str] = "auto", precision: str = "auto
     """
     if precision not in PRECISIONS:
         raise ModelError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    auto = request == "auto"
-    if auto:
-        providers = resolve_providers("auto")
-        on_gpu = any(p in GPU_PROVIDERS for p in providers)
-        if not on_gpu and openvino_installed() and prefers_openvino(cpu_flags(), platform.machine()):
-            request = "openvino"
-        elif precision == "bf16":
-            raise ModelError("BF16 runs on OpenVINO only, which is not used here (--providers openvino forces it)")
-        else:
-            return Backend("onnxruntime", tuple(providers), auto=True)
+    if request == "auto":
+        if precision == "bf16":
+            raise ModelError("BF16 runs on OpenVINO only (--providers openvino)")
+        return Backend("onnxruntime", tuple(resolve_providers("auto")))
     if isinstance(request, str) and request.strip().lower() == "openvino":
         if not openvino_installed():
             raise ModelError("OpenVINO is not installed (pip install openvino)")
         if precision == "auto":
-            return Backend("openvino", precision="fp32", auto=auto)
+            return Backend("openvino", precision="fp32")
         native = native_precisions()
         if precision not in native:
             raise ModelError(f"this CPU computes no {precision} natively; OpenVINO offers {sorted(native)}")
-        return Backend("openvino", precision="bf16" if precision == "bf16" else "fp32", auto=auto)
+        return Backend("openvino", precision="bf16" if precision == "bf16" else "fp32")
     if precision == "bf16":
         raise ModelError("BF16 runs on OpenVINO only (--providers openvino)")
     return Backend("onnxruntime", tuple(resolve_providers(request)))

@@ -2,7 +2,8 @@
 
 Precision is OpenVINO's ``INFERENCE_PRECISION_HINT``: ``f32``, or ``bf16`` where the CPU computes it natively (AVX-512
 BF16, AMX). An INT8 (QDQ) model from ``gridwatch quantize`` is flagged ``quantized``: OpenVINO's boxes from it
-were measured wrong by up to 300 px (models/gridwatch-yolo26n.md, "Runtimes"), so such models run on onnxruntime.
+were measured wrong by up to 300 px (models/gridwatch-yolo26n.md, "Runtimes"), so such models run on onnxruntime
+only.
 Two performance modes: ``latency`` runs one request on every thread (a camera frame as soon as possible);
 ``throughput`` splits the CPU into OpenVINO streams and runs the images of a batch on them in parallel (photo
 batches). Each calling thread has its own infer request, so one engine serves many threads.
