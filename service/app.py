@@ -43,6 +43,7 @@ from service.auth.users import ensure_first_admin
 from service.context import Context, open_context
 from service.core.config import Settings
 from service.site_editor import SiteEditor
+from service.ui import export_words
 from service.ui import pages as ui_pages
 from vision.detector import Detector
 
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.export_words = export_words.localise  # the export routes' words (the API does not import the UI)
     app.state.metrics = Metrics()
     app.state.login_limits = LoginLimits.standard()
     limit = settings.upload_rate_limit

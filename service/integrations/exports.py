@@ -59,12 +59,17 @@ def _safe(value: Cell) -> Cell:
     return value
 
 
+def _time(value: datetime) -> str:
+    """ISO 8601 with its offset when aware (UTC rows); a local wall-clock time reads ``2026-12-03 17:18:00``."""
+    return value.isoformat() if value.tzinfo is not None else value.isoformat(sep=" ")
+
+
 def to_csv(table: Table) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(table.header)
     for row in table.rows:
-        writer.writerow(["" if v is None else v.isoformat() if isinstance(v, datetime) else _safe(v) for v in row])
+        writer.writerow(["" if v is None else _time(v) if isinstance(v, datetime) else _safe(v) for v in row])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -73,7 +78,8 @@ def to_xlsx(table: Table) -> bytes:
     sheet = book.create_sheet(table.name[:31])
     sheet.append(list(table.header))
     for row in table.rows:
-        # Excel has no time zones: datetimes are written as naive UTC, as the header says.
+        # Excel has no time zones: aware datetimes are written as naive UTC, as the header says (Chinese tables
+        # hold naive local times already).
         sheet.append([v.replace(tzinfo=None) if isinstance(v, datetime) else _safe(v) for v in row])
     out = io.BytesIO()
     book.save(out)

@@ -8,11 +8,13 @@ the photos (heads and plates pixelated) and is for staff.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from domain.lifecycle import CaseState
 from domain.taxonomy import Violation
@@ -40,11 +42,18 @@ from service.store.models import EvidenceFile
 router = APIRouter(prefix="/exports", tags=["exports"])
 
 Format = Literal["csv", "xlsx"]
+# A table in the request's language (service.ui.export_words.localise, set on app.state by the app: the API does
+# not import the UI): (request, session, site time zone, table, the column its rows are grouped by) -> table.
+Words = Callable[[Request, Session, tzinfo, Table, str | None], Table]
 _MEDIA = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def _file(table: Table, fmt: Format) -> Response:
-    data = to_csv(table) if fmt == "csv" else to_xlsx(table)
+def _file(
+    request: Request, session: Session, tz: tzinfo, table: Table, fmt: Format, group: str | None = None
+) -> Response:
+    words: Words = request.app.state.export_words
+    shown = words(request, session, tz, table, group)
+    data = to_csv(shown) if fmt == "csv" else to_xlsx(shown)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%MZ")
     disposition = f'attachment; filename="gridwatch-{table.name}-{stamp}.{fmt}"'
     return Response(data, media_type=_MEDIA[fmt], headers={"Content-Disposition": disposition})
@@ -52,8 +61,10 @@ def _file(table: Table, fmt: Format) -> Response:
 
 @router.get("/cases.{fmt}", response_class=Response, summary="cases as CSV or XLSX (filters as GET /cases)")
 def export_cases(
+    request: Request,
     fmt: Annotated[Format, Path()],
     principal: AnyUser,
+    ctx: CtxDep,
     session: SessionDep,
     state: Annotated[list[CaseState], Query(max_length=len(CaseState))] = [],  # noqa: B006 - FastAPI copies it
     violation: Annotated[list[Violation], Query(max_length=len(Violation))] = [],  # noqa: B006
@@ -61,11 +72,12 @@ def export_cases(
     until: Annotated[Instant | None, Query(description="first seen before")] = None,
 ) -> Response:
     f = CaseFilter(states=state, violations=violation, since=since, until=until, units_visible=principal.units)
-    return _file(cases_table(session, f), fmt)
+    return _file(request, session, ctx.site.calendar.tz, cases_table(session, f), fmt)
 
 
 @router.get("/kpis.{fmt}", response_class=Response, summary="KPIs of cases due in a period, as CSV or XLSX")
 def export_kpis(
+    request: Request,
     fmt: Annotated[Format, Path()],
     principal: AnyUser,
     ctx: CtxDep,
@@ -74,11 +86,12 @@ def export_kpis(
     by: GroupBy | None = None,
 ) -> Response:
     rows = kpis(session, period.start, period.end, by, ctx.site.calendar.tz, units=principal.units)
-    return _file(kpi_table(rows), fmt)
+    return _file(request, session, ctx.site.calendar.tz, kpi_table(rows), fmt, by)
 
 
 @router.get("/ranking.{fmt}", response_class=Response, summary="a week's ranking of grids or units (红黑榜)")
 def export_ranking(
+    request: Request,
     fmt: Annotated[Format, Path()],
     _: AnyUser,
     ctx: CtxDep,
@@ -88,11 +101,13 @@ def export_ranking(
     n: Annotated[int, Query(ge=1, le=50)] = 3,
     by: RankedBy = GroupBy.GRID,
 ) -> Response:
-    return _file(ranking_table(ranking_of(ctx, session, year, week, n, by)), fmt)
+    table = ranking_table(ranking_of(ctx, session, year, week, n, by))
+    return _file(request, session, ctx.site.calendar.tz, table, fmt)
 
 
 @router.get("/exposure.{fmt}", response_class=Response, summary="a week's worst overdue cases (周曝光)")
 def export_exposure(
+    request: Request,
     fmt: Annotated[Format, Path()],
     principal: AnyUser,
     ctx: CtxDep,
@@ -101,11 +116,13 @@ def export_exposure(
     week: Week = None,
     n: Annotated[int, Query(ge=1, le=200)] = 10,
 ) -> Response:
-    return _file(exposure_table(exposure_of(ctx, session, year, week, n, principal.units)), fmt)
+    table = exposure_table(exposure_of(ctx, session, year, week, n, principal.units))
+    return _file(request, session, ctx.site.calendar.tz, table, fmt)
 
 
 @router.get("/quality.{fmt}", response_class=Response, summary="detector precision and recall per label, camera, week")
 def export_quality(
+    request: Request,
     fmt: Annotated[Format, Path()],
     principal: AnyUser,
     ctx: CtxDep,
@@ -114,7 +131,7 @@ def export_quality(
     by: QualityBy | None = None,
 ) -> Response:
     rows = quality(session, period.start, period.end, by, ctx.site.calendar.tz, grids=principal.grids)
-    return _file(quality_table(rows), fmt)
+    return _file(request, session, ctx.site.calendar.tz, quality_table(rows), fmt, by)
 
 
 @router.get(
