@@ -32,6 +32,8 @@ from service.core.site import Place, Zone, dump_site, load_site
 from service.scan import scan
 from service.store.evidence import EvidenceInput
 from service.store.models import Case, EvidenceKind, EvidenceLink, Role, Verdict
+from service.ui.i18n import label_name
+from service.ui.notes import stream_error
 from tests.conftest import ROOT, SAMPLES
 from tests.live_ui import chromium, eventually, login, serve, shot
 from vision.detector import Detector
@@ -344,3 +346,26 @@ def test_case_list_filters_and_chinese_labels(ui: Ui, page: Page) -> None:
     expect(page.locator("h1")).to_have_text("统计")
     expect(page.locator("#per-week")).to_contain_text("09009 机动车乱停放")
     shot(page, "dashboard-zh")
+
+
+def test_case_and_camera_pages_in_chinese(ui: Ui, page: Page) -> None:
+    """Issue 18.4: a verdict's log note and the detector label on the case page, a camera's state and its errors
+    on the camera page, in Chinese (the same errors through camera.js's patterns as through notes.py's)."""
+    case = ui.pending()[0]
+    with ui.api("operator") as api:
+        assert api.post(f"/cases/{case.id}/verdicts", json={"verdict": "confirm"}).status_code < 300
+    login(page, ui.base, "operator", PASSWORD)
+    page.goto(f"{ui.base}/cases/{case.id}?lang=zh")
+    timeline = page.locator("#timeline").inner_text()
+    assert "确认" in timeline and "confirm" not in timeline
+    confidence = page.locator("dt:has-text('置信度') + dd").inner_text()
+    assert label_name("zh", case.label) in confidence and case.label not in confidence
+    shot(page, "case-notes-zh")
+
+    page.goto(f"{ui.base}/cameras/south-bins")  # the language is remembered
+    status = page.locator(".camera-status")
+    expect(status).to_contain_text("帧/秒")
+    expect(status).to_contain_text("离线")  # the test site's cameras are disabled
+    errors = ["stream ended or read timed out", "no usable frame for 5 s", "reader failed: OSError: x", "new"]
+    assert [page.evaluate("e => said(e)", e) for e in errors] == [stream_error("zh", e) for e in errors]
+    assert page.locator("main").inner_text().count("hepingli") == 0  # the grid by name

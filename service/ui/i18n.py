@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from domain.lifecycle import Action, CaseState
-from domain.taxonomy import EVENT_CODES, Violation
+from domain.taxonomy import EVENT_CODES, LABEL_NAMES, Violation, label
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -246,6 +246,11 @@ def violation_name(lang: Lang, violation: str) -> str:
     v = Violation(violation)
     code = EVENT_CODES[v]
     return f"{code.code} {code.name if lang == 'zh' else VIOLATION_EN[v]}"
+
+
+def label_name(lang: Lang, name: str) -> str:
+    """A detector label as operators say it (``bin_overflow``: ``垃圾桶满溢``); English keeps the label."""
+    return label(name).zh if lang == "zh" and name in LABEL_NAMES else name
 
 
 def state_name(lang: Lang, state: str) -> str:

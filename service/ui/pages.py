@@ -35,7 +35,7 @@ from service.cases import queries as case_queries
 from service.cases.kpi import kpis, weekly_ranking
 from service.evidence_privacy import visible_evidence
 from service.store.models import Case, Role
-from service.ui import charts, i18n
+from service.ui import charts, i18n, notes
 from service.ui import queries as ui_queries
 from service.ui.i18n import LANG_COOKIE, Lang
 from service.ui.thumbs import Thumbnails
@@ -106,6 +106,7 @@ def _render(request: Request, template: str, lang: Lang, context: dict[str, Any]
         "vname": partial(i18n.violation_name, lang),
         "sname": partial(i18n.state_name, lang),
         "aname": partial(i18n.action_name, lang),
+        "lname": partial(i18n.label_name, lang),
         "wname": partial(i18n.week_name, lang),
     }
     switch_url = str(request.url.include_query_params(lang=other))
@@ -344,6 +345,7 @@ def case_detail(request: Request, case_id: int, who: ViewerDep, session: Session
     if case is None or not who.principal.sees_case(case.unit_id, case.state):
         return _not_found(request, who, f"{i18n.t(who.lang, 'case')} #{case_id}")
     pictures = ui_queries.case_pictures(session, [case.id]).get(case.id, [])
+    names = ui_queries.site_names(session)
     context = {
         "case": case,
         "overdue": case_queries.is_overdue(case, datetime.now(UTC)),
@@ -358,7 +360,8 @@ def case_detail(request: Request, case_id: int, who: ViewerDep, session: Session
         "due_note": _due_note(who.lang, datetime.now(UTC), case),
         "relabel": who.reviews and case.state in (CaseState.PENDING_REVIEW, CaseState.FILED),
         "options": ui_queries.site_options(session),
-        "names": ui_queries.site_names(session),
+        "names": names,
+        "note": partial(notes.note_text, who.lang, names=names, local=partial(_local, who.tz)),
         "utc_offset": _utc_offset(who.tz),
     }
     return _page(request, who, "case.html", context)
@@ -370,7 +373,12 @@ def case_detail(request: Request, case_id: int, who: ViewerDep, session: Session
 @router.get("/cameras", response_class=HTMLResponse)
 def camera_list(request: Request, who: ViewerDep, session: SessionDep) -> HTMLResponse:
     """Every camera the user's grids hold, with a live snapshot and its stream status."""
-    return _page(request, who, "cameras.html", {"cameras": ui_queries.cameras(session, who.principal.grids)})
+    context = {
+        "cameras": ui_queries.cameras(session, who.principal.grids),
+        "names": ui_queries.site_names(session),
+        "camera_words": notes.camera_words(who.lang, str(who.tz)),
+    }
+    return _page(request, who, "cameras.html", context)
 
 
 @router.get("/cameras/{camera_id}", response_class=HTMLResponse)
@@ -391,7 +399,14 @@ def camera_page(request: Request, camera_id: str, who: ViewerDep, session: Sessi
         "kinds": [[kind, i18n.t(who.lang, f"zone.{kind}")] for kind in ZONE_KINDS],
         "labels": labels,
     }
-    context = {"camera": found[0], "zones": zones, "zone_config": config, "can_edit": can_edit}
+    context = {
+        "camera": found[0],
+        "zones": zones,
+        "zone_config": config,
+        "can_edit": can_edit,
+        "names": ui_queries.site_names(session),
+        "camera_words": notes.camera_words(who.lang, str(who.tz)),
+    }
     return _page(request, who, "camera.html", context)
 
 

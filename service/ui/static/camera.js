@@ -3,6 +3,17 @@
 "use strict";
 
 const REFRESH_MS = 2000;
+// State names, words, error patterns ([regex, text with $1]) and the site's zone, in the page's language
+// (service/ui/notes.py camera_words).
+const WORDS = JSON.parse(document.getElementById("camera-words").textContent);
+
+function said(error) {
+  for (const [pattern, template] of WORDS.errors) {
+    const match = error.match(new RegExp(pattern));
+    if (match) return template.replace("$1", match[1] ?? "");
+  }
+  return error;
+}
 
 function refreshSnapshot(img) {
   const next = new Image();
@@ -22,8 +33,12 @@ function refreshSnapshot(img) {
 async function refreshStatus(line) {
   try {
     const s = await api("GET", `/cameras/${line.dataset.cameraStatus}/status`);
-    const last = s.last_frame_at ? new Date(s.last_frame_at).toLocaleTimeString() : "–";
-    line.textContent = `${s.state} · ${s.fps.toFixed(1)} fps · ${last}${s.last_error ? " · " + s.last_error : ""}`;
+    const last = s.last_frame_at
+      ? new Date(s.last_frame_at).toLocaleTimeString(WORDS.lang, { timeZone: WORDS.tz, hour12: false })
+      : "–";
+    const state = WORDS.states[s.state] || s.state;
+    const error = s.last_error ? " · " + said(s.last_error) : "";
+    line.textContent = `${state} · ${s.fps.toFixed(1)} ${WORDS.words.fps} · ${WORDS.words.last_frame} ${last}${error}`;
     line.dataset.state = s.state;
   } catch (e) {
     line.dataset.state = "unknown";
