@@ -64,4 +64,3 @@ def test_first_run_prints_a_random_admin_password_once(
         unused = _start(url, tmp_path, detector, "an-env-passw0rd", caplog)
         assert "GRIDWATCH_ADMIN_PASSWORD is set but not used: the store already has users" in unused
         assert password not in unused
-
