@@ -45,7 +45,7 @@ def test_fused_keeps_the_primary_labels_and_metadata(fused: Path) -> None:
         primary.info.imgsz,
         primary.info.thresholds,
     )
-    meta = json.loads(model.session.get_modelmeta().custom_metadata_map["fused"])
+    meta = json.loads(model.engine.metadata["fused"])
     assert meta["labels_from_secondary"] == list(VEHICLES) and meta["secondary"] == COCO_MODEL.name
 
 
@@ -71,7 +71,7 @@ def test_identical_computation_is_shared(tmp_path: Path) -> None:
     import onnx
 
     out = _fuse(DEFAULT_MODEL, DEFAULT_MODEL, "car", tmp_path / "self.onnx")
-    meta = json.loads(Detector(out).session.get_modelmeta().custom_metadata_map["fused"])
+    meta = json.loads(Detector(out).engine.metadata["fused"])
     nodes = len(onnx.load(str(DEFAULT_MODEL)).graph.node)
     assert meta["shared_nodes"] == nodes
     assert len(onnx.load(str(out)).graph.node) == nodes + 4
@@ -81,7 +81,7 @@ def test_a_network_already_inside_is_not_added_again(fused: Path) -> None:
     """The shipped default already holds the COCO network, so fusing it with that network adds only the tail."""
     import onnx
 
-    meta = json.loads(Detector(fused).session.get_modelmeta().custom_metadata_map["fused"])
+    meta = json.loads(Detector(fused).engine.metadata["fused"])
     assert meta["shared_nodes"] == len(onnx.load(str(COCO_MODEL)).graph.node)
     assert len(onnx.load(str(fused)).graph.node) == len(onnx.load(str(DEFAULT_MODEL)).graph.node) + 4
 
@@ -122,7 +122,7 @@ def test_evidence_rows_are_weighted_maxima_of_the_secondary(tmp_path: Path) -> N
     args = ["fuse", str(DEFAULT_MODEL), str(COCO_MODEL), "--take", ",".join(VEHICLES), "--out", str(out)]
     assert main([*args, "--evidence", spec]) == 0
     model, primary, secondary = Detector(out), Detector(DEFAULT_MODEL), Detector(COCO_MODEL)
-    meta = json.loads(model.session.get_modelmeta().custom_metadata_map["fused"])
+    meta = json.loads(model.engine.metadata["fused"])
     assert meta["evidence_from_secondary"] == EVIDENCE
     blob = make_batch([read_image(p).pixels for p in PHOTOS[:2]], model.info.imgsz, 32, rect=False).blob
 
