@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -31,7 +31,7 @@ from service.core.config import Settings
 from service.core.site import Place, Zone, dump_site, load_site
 from service.scan import scan
 from service.store.evidence import EvidenceInput
-from service.store.models import Case, EvidenceKind, EvidenceLink, Role, Verdict
+from service.store.models import Case, CasePhone, EvidenceKind, EvidenceLink, Observation, Role, Verdict
 from service.ui.i18n import label_name
 from service.ui.notes import stream_error
 from tests.conftest import ROOT, SAMPLES
@@ -42,6 +42,7 @@ PASSWORD = "ui-test-passw0rd"
 PHOTOS = sorted(SAMPLES.glob("*.jpg"))
 SOUTH, NORTH = "hepingli-south", "hepingli-north"
 USERS = {"admin": (Role.ADMIN, []), "operator": (Role.OPERATOR, []), "north": (Role.UNIT_HANDLER, [NORTH])}
+SEEN = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 at the test site (Asia/Shanghai)
 WHOLE = Zone(id="whole-photo", kind="no_parking", polygon=[(0, 0), (1, 0), (1, 1), (0, 1)])
 
 
@@ -360,6 +361,7 @@ def test_case_and_camera_pages_in_chinese(ui: Ui, page: Page) -> None:
     assert "确认" in timeline and "confirm" not in timeline
     confidence = page.locator("dt:has-text('置信度') + dd").inner_text()
     assert label_name("zh", case.label) in confidence and case.label not in confidence
+    assert "hepingli" not in page.locator(".facts").inner_text()  # grid and unit by name
     shot(page, "case-notes-zh")
 
     page.goto(f"{ui.base}/cameras/south-bins")  # the language is remembered
@@ -369,3 +371,30 @@ def test_case_and_camera_pages_in_chinese(ui: Ui, page: Page) -> None:
     errors = ["stream ended or read timed out", "no usable frame for 5 s", "reader failed: OSError: x", "new"]
     assert [page.evaluate("e => said(e)", e) for e in errors] == [stream_error("zh", e) for e in errors]
     assert page.locator("main").inner_text().count("hepingli") == 0  # the grid by name
+
+
+def test_case_page_shows_the_phones_read_on_its_posters(ui: Ui, page: Page) -> None:
+    """Issue 18.3: the numbers read on a flyposting case's posters, with the line each was read in, on its page
+    (stored as the scan stores them: one row per sighting and number)."""
+    with ui.ctx.store.transaction() as session:
+        case, other = session.scalars(select(Case).order_by(Case.id).limit(2)).all()  # any two (earlier tests act)
+        observation = session.scalars(select(Observation.id).where(Observation.case_id == case.id)).first()
+        assert observation is not None
+        for number, kind, text in [
+            ("13812345678", "mobile", "专业开锁 13812345678"),
+            ("010-62345678", "landline", "办证 010-62345678"),
+        ]:
+            session.add(
+                CasePhone(
+                    case_id=case.id, observation_id=observation, number=number, kind=kind, text=text, seen_at=SEEN
+                )
+            )
+    login(page, ui.base, "operator", PASSWORD)
+    page.goto(f"{ui.base}/cases/{case.id}?lang=zh")
+    rows = page.locator("#phones tbody tr").all_inner_texts()
+    assert len(rows) == 2 and "13812345678 (手机)" in rows[0] and "专业开锁 13812345678" in rows[0]
+    assert "010-62345678 (固定电话)" in rows[1] and "2026-03-02 09:00" in rows[1]  # the site's time
+    expect(page.locator("#poster-h")).to_have_text("小广告内容与电话")
+    shot(page, "case-phones-zh")
+    page.goto(f"{ui.base}/cases/{other.id}")
+    expect(page.locator("#phones")).to_have_count(0)  # no number read: no section

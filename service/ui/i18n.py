@@ -107,6 +107,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "evidence.none": ("暂无", "None yet"),
     "evidence.full": ("查看原尺寸", "Full size"),
     "evidence.sightings": ("全部发现记录", "All sightings"),
+    "poster.title": ("小广告内容与电话", "Poster text and phone numbers"),
+    "poster.number": ("电话号码", "Number"),
+    "poster.text": ("识别文字", "Text read"),
+    "poster.seen": ("识别时间", "Read at"),
+    "phone.mobile": ("手机", "mobile"),
+    "phone.landline": ("固定电话", "landline"),
     # case list
     "cases.title": ("案件列表", "Cases"),
     "cases.filters": ("筛选", "Filters"),

@@ -351,6 +351,7 @@ def case_detail(request: Request, case_id: int, who: ViewerDep, session: Session
         "overdue": case_queries.is_overdue(case, datetime.now(UTC)),
         "sighting": ui_queries.latest_sighting(pictures),
         "pictures": pictures,
+        "phones": ui_queries.case_phones(session, case.id),
         "events": case_queries.case_events(session, case.id),
         "verdicts": case_queries.case_verdicts(session, case.id),
         "actions": [

@@ -22,6 +22,7 @@ from service.cases.queries import visible_condition
 from service.store.models import (
     Camera,
     Case,
+    CasePhone,
     EvidenceKind,
     EvidenceLink,
     EvidenceRole,
@@ -71,6 +72,13 @@ def case_pictures(session: Session, case_ids: Sequence[int]) -> dict[int, list[P
         kind, role = EvidenceKind(link.kind), EvidenceRole(link.role)
         out[link.case_id].append(Picture(link.sha256, kind, role, link.created_at, box))
     return out
+
+
+def case_phones(session: Session, case_id: int) -> list[CasePhone]:
+    """The phone numbers read on a flyposting case's posters, each with the line of text it was read in, first
+    seen first (one row per sighting that read it)."""
+    query = select(CasePhone).where(CasePhone.case_id == case_id).order_by(CasePhone.seen_at, CasePhone.id)
+    return list(session.scalars(query))
 
 
 def latest_sighting(pictures: Sequence[Picture]) -> SightingPictures:
