@@ -176,7 +176,9 @@ def test_web_ui_pages_send_everyone_but_a_signed_in_user_to_login(api: Api, shar
         assert response.status_code == 303 and response.headers["location"].startswith("/login?next="), headers
     api.client.cookies.clear()
     response = api.client.get(path, headers=api.as_("viewer"), follow_redirects=False)
-    assert response.status_code in (200, 303) and not response.headers.get("location", "").startswith("/login")
+    # the shared evidence's bytes are no picture: once the viewer is let in, the thumbnail route says so (422)
+    allowed = (200, 303, 422) if page.startswith("/thumbs/") else (200, 303)
+    assert response.status_code in allowed and not response.headers.get("location", "").startswith("/login")
 
 
 def test_every_web_ui_route_is_in_the_page_table(api: Api) -> None:
@@ -406,7 +408,9 @@ def test_no_secrets_in_tracked_files() -> None:
             continue  # binary: images, models
         text = data.decode("utf-8", "replace")
         findings += [f"{path}: {what}" for what, pattern in SECRET_PATTERNS.items() if pattern.search(text)]
-        if path.startswith(SHIPPED):
+        # vendored third-party bundles (service/ui/static/vendor, with their licences) hold minified UI strings
+        # such as 'password:"),B?...' that are no credential; the token and key patterns above still apply to them
+        if path.startswith(SHIPPED) and "/static/vendor/" not in path:
             for match in CREDENTIAL.finditer(text):
                 value = match.group(2) or match.group(3) or ""
                 if not PLACEHOLDERS.match(value):
