@@ -56,13 +56,18 @@ class SplitImage:
 
 
 def read_names(dataset: Path) -> tuple[str, ...]:
-    """Label names of ``dataset/data.yaml`` (a list, or a mapping from index to name)."""
-    data = yaml.safe_load((dataset / "data.yaml").read_text(encoding="utf-8"))
+    """Label names of ``dataset/data.yaml``; see :func:`yaml_names`."""
+    return yaml_names(dataset / "data.yaml")
+
+
+def yaml_names(data_yaml: Path) -> tuple[str, ...]:
+    """Label names of an Ultralytics data YAML (a list, or a mapping from index to name)."""
+    data = yaml.safe_load(data_yaml.read_text(encoding="utf-8"))
     names = data.get("names") if isinstance(data, dict) else None
     if isinstance(names, dict):
         names = [names[i] for i in sorted(names)]
     if not isinstance(names, list) or not names:
-        raise ValueError(f"{dataset / 'data.yaml'} has no list of names")
+        raise ValueError(f"{data_yaml} has no list of names")
     return tuple(str(n) for n in names)
 
 

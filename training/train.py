@@ -7,9 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from training.camera_augment import camera_transforms
+from training.evaluate import yaml_names
 from training.recipe import Recipe
 from training.sampling import write_balanced_data_yaml
 
@@ -26,11 +25,6 @@ def resolve_base(recipe: Recipe, weights_dir: Path) -> Path:
     raise FileNotFoundError(
         f"pretrained weights {recipe.base!r} not found as a path or in {weights_dir}; nothing is downloaded"
     )
-
-
-def _dataset_names(data_yaml: Path) -> list[str]:
-    names = yaml.safe_load(data_yaml.read_text(encoding="utf-8")).get("names", {})
-    return [str(names[i]) for i in sorted(names)] if isinstance(names, dict) else [str(n) for n in names]
 
 
 def continue_trainer() -> type:
@@ -82,7 +76,7 @@ def train(recipe: Recipe, data_yaml: Path, run_dir: Path, *, weights_dir: Path, 
         if not last.is_file():
             raise ValueError(f"nothing to resume: {last} does not exist")
         checkpoint = YOLO(str(last))
-        keep = list(checkpoint.names.values()) == _dataset_names(Path(checkpoint.ckpt["train_args"]["data"]))
+        keep = tuple(checkpoint.names.values()) == yaml_names(Path(checkpoint.ckpt["train_args"]["data"]))
         checkpoint.train(resume=True, **({"trainer": continue_trainer()} if keep else {}))
     else:
         if last.exists():
@@ -97,7 +91,7 @@ def train(recipe: Recipe, data_yaml: Path, run_dir: Path, *, weights_dir: Path, 
         if recipe.camera_augment:
             extra["augmentations"] = camera_transforms(recipe.camera_augment)
         model = YOLO(str(base))
-        if list(model.names.values()) == _dataset_names(data_yaml):
+        if tuple(model.names.values()) == yaml_names(data_yaml):
             # Continuing a GridWatch model on the same labels: train its network whole (continue_trainer).
             extra["trainer"] = continue_trainer()
         model.train(
