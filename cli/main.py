@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from cli import (
+    blend,
     calibrate,
     curve,
     dataset,
@@ -40,6 +41,7 @@ COMMANDS = (
     evaluate,
     quantize,
     fuse,
+    blend,
     calibrate,
     train,
     unfuse,

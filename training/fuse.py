@@ -25,7 +25,8 @@ from onnx import helper, numpy_helper
 Key = tuple[str, str]
 
 
-def _load(path: Path) -> onnx.ModelProto:
+def load_model(path: Path) -> onnx.ModelProto:
+    """The ONNX model at ``path``; FileNotFoundError if missing, ValueError if it is no ONNX model."""
     if not path.is_file():
         raise FileNotFoundError(f"model not found: {path}")
     try:
@@ -134,7 +135,7 @@ def fuse(
             different opsets or input shapes, or an unreadable model.
         FileNotFoundError: a model file is missing.
     """
-    p_model, s_model = _load(primary_path), _load(secondary_path)
+    p_model, s_model = load_model(primary_path), load_model(secondary_path)
     p_names, s_names = _names(p_model, primary_path), _names(s_model, secondary_path)
     missing = [label for label in take if label not in p_names or label not in s_names]
     if missing or not take:
