@@ -27,14 +27,35 @@ def record(
 
 
 def list_entries(
-    session: Session, *, target: str | None = None, actor: str | None = None, limit: int = 100, offset: int = 0
+    session: Session,
+    *,
+    target: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> tuple[list[AuditEntry], int]:
-    """A page of entries, newest first, and how many match in all."""
+    """A page of entries, newest first, and how many match in all; ``since`` and ``until`` bound ``at`` as
+    ``[since, until)``."""
     query = select(AuditEntry)
     if target is not None:
         query = query.where(AuditEntry.target == target)
     if actor is not None:
         query = query.where(AuditEntry.actor == actor)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
     return list(rows), total
+
+
+def distinct_values(session: Session, column: str) -> list[str]:
+    """The actors or actions (``column``) the log holds, sorted: the choices of the audit page's filters."""
+    field = {"actor": AuditEntry.actor, "action": AuditEntry.action}[column]
+    return list(session.scalars(select(field).distinct().order_by(field)))

@@ -38,6 +38,7 @@ SIGNATURE_HEADER = "X-GridWatch-Signature"
 TIMESTAMP_HEADER = "X-GridWatch-Timestamp"
 EVENT_HEADER = "X-GridWatch-Event"
 DELIVERY_HEADER = "X-GridWatch-Delivery"
+TEST_EVENT = "test"  # the event and delivery headers of a test message
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -137,6 +138,70 @@ def payload(event: CaseEvent, case: Case, delivery_id: int) -> dict[str, Any]:
     }
 
 
+def signed_headers(secret: str, timestamp: int, body: bytes, event: str, delivery: str) -> dict[str, str]:
+    """The headers of one POST: the event, the delivery, and the signature of ``body`` at ``timestamp``."""
+    return {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "GridWatch-Webhooks/1",
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+        EVENT_HEADER: event,
+        DELIVERY_HEADER: delivery,
+    }
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """What the receiver answered a test message: its HTTP status (None: no answer) and the error, if any."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    status: int | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def send_test(hook: Webhook, now: datetime, timeout_s: float = 10.0) -> TestResult:
+    """POST a signed test message (event ``test``, delivery ``test``) to ``hook`` now, outside the outbox, so an
+    admin sees at once whether the receiver answers and accepts the signature; nothing is stored."""
+    body = json.dumps({"test": True, "webhook": hook.id, "at": now.isoformat()}).encode()
+    headers = signed_headers(hook.secret, int(now.timestamp()), body, TEST_EVENT, TEST_EVENT)
+    return TestResult(*post(hook.url, body, headers, timeout_s))
+
+
+@dataclass(frozen=True)
+class WebhookStatus:
+    """A webhook with its latest delivery (None before the first) and how many deliveries failed for good."""
+
+    hook: Webhook
+    last: WebhookDelivery | None
+    failed: int
+
+
+def webhook_statuses(session: Session, *, include_removed: bool = False) -> list[WebhookStatus]:
+    """Webhooks in the order they were added, each with its latest delivery and its count of failed ones."""
+    query = select(Webhook).order_by(Webhook.id)
+    if not include_removed:
+        query = query.where(Webhook.active.is_(True))
+    hooks = list(session.scalars(query))
+    ids = [h.id for h in hooks]
+    latest = select(func.max(WebhookDelivery.id)).where(WebhookDelivery.webhook_id.in_(ids))
+    lasts = session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.id.in_(latest.group_by(WebhookDelivery.webhook_id)))
+    )
+    last = {d.webhook_id: d for d in lasts}
+    failed_rows = session.execute(
+        select(WebhookDelivery.webhook_id, func.count())
+        .where(WebhookDelivery.webhook_id.in_(ids), WebhookDelivery.state == DeliveryState.FAILED)
+        .group_by(WebhookDelivery.webhook_id)
+    )
+    failed = {webhook_id: count for webhook_id, count in failed_rows}
+    return [WebhookStatus(h, last.get(h.id), failed.get(h.id, 0)) for h in hooks]
+
+
 @dataclass(frozen=True)
 class Backoff:
     """Attempt n (1-based) failed: wait ``base_s * 2**(n-1)``, at most ``max_s``; give up after ``attempts``."""
@@ -222,15 +287,7 @@ class WebhookDispatcher:
             body = json.dumps(payload(event, s.get_one(Case, event.case_id), delivery.id), ensure_ascii=False)
             url, secret, action = hook.url, hook.secret, event.action
         data = body.encode()
-        timestamp = int(self.clock().timestamp())
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "GridWatch-Webhooks/1",
-            TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: sign(secret, timestamp, data),
-            EVENT_HEADER: action,
-            DELIVERY_HEADER: str(delivery_id),
-        }
+        headers = signed_headers(secret, int(self.clock().timestamp()), data, action, str(delivery_id))
         status, error = post(url, data, headers, self.timeout_s)
         ok = status is not None and 200 <= status < 300
         now = self.clock()

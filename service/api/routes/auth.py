@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, st
 
 from service.api.deps import SESSION_COOKIE, Admin, Authenticated, CtxDep, SessionDep
 from service.api.errors import not_found
-from service.api.schemas import Page
+from service.api.schemas import Instant, Page
 from service.api.schemas.auth import (
     AuditOut,
     LoginRequest,
@@ -164,9 +164,14 @@ def audit_log(
     session: SessionDep,
     target: Annotated[str | None, Query(max_length=200)] = None,
     actor: Annotated[str | None, Query(max_length=100)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[Instant | None, Query(description="at or after")] = None,
+    until: Annotated[Instant | None, Query(description="before")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[AuditOut]:
     """Audit entries, newest first."""
-    rows, total = audit.list_entries(session, target=target, actor=actor, limit=limit, offset=offset)
+    rows, total = audit.list_entries(
+        session, target=target, actor=actor, action=action, since=since, until=until, limit=limit, offset=offset
+    )
     return Page[AuditOut](items=[AuditOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)

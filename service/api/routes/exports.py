@@ -20,6 +20,7 @@ from domain.lifecycle import CaseState
 from domain.taxonomy import Violation
 from service.api.deps import AnyUser, CtxDep, SessionDep, Staff
 from service.api.period import PeriodDep
+from service.api.routes.cases import SlugList
 from service.api.routes.reports import RankedBy, Week, Year, exposure_of, ranking_of
 from service.api.schemas import Instant
 from service.cases.kpi import GroupBy, kpis
@@ -68,10 +69,13 @@ def export_cases(
     session: SessionDep,
     state: Annotated[list[CaseState], Query(max_length=len(CaseState))] = [],  # noqa: B006 - FastAPI copies it
     violation: Annotated[list[Violation], Query(max_length=len(Violation))] = [],  # noqa: B006
+    grid: SlugList = [],  # noqa: B006
     since: Annotated[Instant | None, Query(description="first seen at or after")] = None,
     until: Annotated[Instant | None, Query(description="first seen before")] = None,
 ) -> Response:
-    f = CaseFilter(states=state, violations=violation, since=since, until=until, units_visible=principal.units)
+    f = CaseFilter(
+        states=state, violations=violation, grid_ids=grid, since=since, until=until, units_visible=principal.units
+    )
     return _file(request, session, ctx.site.calendar.tz, cases_table(session, f), fmt)
 
 
