@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.cases.kpi import unit_condition, week_bounds
@@ -40,6 +40,37 @@ class Exposure:
     cases: list[Exposed]
 
 
+def _as_of(year: int, week: int, tz: tzinfo, now: datetime | None) -> datetime:
+    """When the week's standing is taken: its end, or now during the week."""
+    _, end = week_bounds(year, week, tz)
+    return min(end, now or datetime.now(UTC))
+
+
+def _owed(as_of: datetime) -> ColumnElement[bool]:
+    """Dispatched by ``as_of``, past its deadline then and still owed by the unit then."""
+    return and_(
+        Case.dispatched_at.is_not(None),
+        Case.dispatched_at <= as_of,
+        Case.deadline_at < as_of,
+        or_(Case.state.in_(OVERDUE_STATES), Case.handled_at > as_of),
+    )
+
+
+def exposed_count(
+    session: Session,
+    year: int,
+    week: int,
+    tz: tzinfo,
+    *,
+    units: frozenset[str] | None = None,
+    now: datetime | None = None,
+) -> int:
+    """How many cases :func:`weekly_exposure` could list (all of them, not its worst ``n``): the week's overdue
+    count in the weekly report."""
+    query = select(func.count()).select_from(Case).where(_owed(_as_of(year, week, tz, now)), unit_condition(units))
+    return int(session.scalar(query) or 0)
+
+
 def weekly_exposure(
     session: Session,
     year: int,
@@ -52,17 +83,10 @@ def weekly_exposure(
 ) -> Exposure:
     """The ``n`` worst cases of ISO ``week`` of ``year`` (of ``units``; None: all). ValueError for a week the
     year lacks."""
-    _, end = week_bounds(year, week, tz)
-    as_of = min(end, now or datetime.now(UTC))
-    owed = and_(
-        Case.dispatched_at.is_not(None),
-        Case.dispatched_at <= as_of,
-        Case.deadline_at < as_of,
-        or_(Case.state.in_(OVERDUE_STATES), Case.handled_at > as_of),
-    )
+    as_of = _as_of(year, week, tz, now)
     query = (
         select(Case)
-        .where(owed, unit_condition(units))
+        .where(_owed(as_of), unit_condition(units))
         .order_by(Case.deadline_at, Case.rework_count.desc(), Case.supervision_count.desc(), Case.id)
         .limit(n)
     )

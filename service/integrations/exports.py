@@ -73,14 +73,16 @@ def to_csv(table: Table) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def to_xlsx(table: Table) -> bytes:
+def to_xlsx(table: Table, *more: Table) -> bytes:
+    """A workbook with one sheet per table (the weekly report has several), named after the tables."""
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(table.name[:31])
-    sheet.append(list(table.header))
-    for row in table.rows:
-        # Excel has no time zones: aware datetimes are written as naive UTC, as the header says (Chinese tables
-        # hold naive local times already).
-        sheet.append([v.replace(tzinfo=None) if isinstance(v, datetime) else _safe(v) for v in row])
+    for each in (table, *more):
+        sheet = book.create_sheet(each.name[:31])
+        sheet.append(list(each.header))
+        for row in each.rows:
+            # Excel has no time zones: aware datetimes are written as naive UTC, as the header says (Chinese
+            # tables hold naive local times already).
+            sheet.append([v.replace(tzinfo=None) if isinstance(v, datetime) else _safe(v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -1,5 +1,6 @@
-"""Charts as inline SVG, drawn on the server: nothing to download or build, and readable by screen readers
-(each chart has a title and the page keeps its numbers in a table next to it).
+"""Charts drawn on the server: inline SVG, and rate bars as plain HTML, so their text is read at the page's size;
+nothing to download or build, and readable by screen readers (each chart has a title and the page keeps its numbers
+in a table next to it).
 
 Every text that ends up in the markup goes through :func:`markupsafe.escape`.
 """
@@ -82,20 +83,21 @@ def stacked_bars(categories: Sequence[str], series: Sequence[Series], title: str
 
 
 def rate_bars(rows: Sequence[tuple[str, float | None]], title: str) -> Markup:
-    """Horizontal bars of rates in [0, 1], labelled with percentages; a rate of None is shown as a dash."""
-    width, label_w, row_h = 640, 200, 26
-    height = row_h * len(rows) + 8
-    body: list[str] = []
-    for i, (name, rate) in enumerate(rows):
-        y = 4 + i * row_h
-        body.append(f'<text class="legend" x="{label_w - 8}" y="{y + 16}" text-anchor="end">{escape(name)}</text>')
-        body.append(f'<rect class="track" x="{label_w}" y="{y + 4}" width="{width - label_w - 60}" height="16"/>')
-        if rate is not None:
-            w = (width - label_w - 60) * min(max(rate, 0.0), 1.0)
-            body.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="16" fill="{PALETTE[0]}"/>')
+    """Horizontal bars of rates in [0, 1], labelled with percentages; a rate of None is shown as a dash.
+
+    HTML rather than SVG: the names and percentages are page text at the page's size, whatever the card's width
+    (an SVG scaled down to a narrow card once drew them about 6 px high).
+    """
+    items: list[str] = []
+    for name, rate in rows:
+        width = 0.0 if rate is None else 100 * min(max(rate, 0.0), 1.0)
         text = "-" if rate is None else f"{rate:.0%}"
-        body.append(f'<text class="tick" x="{width - 52}" y="{y + 16}">{text}</text>')
-    return _svg(width, height, title, body, "rates")
+        items.append(
+            f'<li><span class="rate-name">{escape(name)}</span>'
+            f'<span class="rate-track" aria-hidden="true"><span class="rate-fill" style="width: {width:.1f}%">'
+            f'</span></span><span class="rate-value">{text}</span></li>'
+        )
+    return Markup(f'<ul class="rates" aria-label="{escape(title)}">{"".join(items)}</ul>')
 
 
 def point_map(

@@ -32,10 +32,10 @@ from service.api.deps import CtxDep, SessionDep, optional_principal
 from service.auth.policy import REVIEWERS, actions_for, workflow_actions
 from service.auth.principal import Principal
 from service.cases import queries as case_queries
-from service.cases.kpi import kpis, weekly_ranking
+from service.cases.kpi import kpis
 from service.evidence_privacy import visible_evidence
 from service.store.models import Case, Role
-from service.ui import charts, i18n, notes
+from service.ui import charts, i18n, notes, weekly
 from service.ui import queries as ui_queries
 from service.ui.i18n import LANG_COOKIE, Lang
 from service.ui.thumbs import Thumbnails
@@ -364,6 +364,7 @@ def case_detail(request: Request, case_id: int, who: ViewerDep, session: Session
         "names": names,
         "note": partial(notes.note_text, who.lang, names=names, local=partial(_local, who.tz)),
         "utc_offset": _utc_offset(who.tz),
+        "case_map": _map_data(who, ui_queries.case_map(session, case)),
     }
     return _page(request, who, "case.html", context)
 
@@ -419,28 +420,52 @@ def _kpi_rows(lang: Lang, kpi: Any) -> list[tuple[str, float | None]]:
     return [(i18n.t(lang, f"kpi.{name}"), getattr(kpi, name) if kpi else None) for name in names]
 
 
-def _site_map(session: Session, who: Viewer) -> dict[str, Any]:
-    """The map's layers (see :func:`ui_queries.site_map`) with the cases named in the viewer's language, and the
+def _map_data(who: Viewer, data: dict[str, Any]) -> dict[str, Any]:
+    """A map's layers (see :func:`ui_queries.site_map`) with the cases named in the viewer's language, and the
     optional tile server (``GRIDWATCH_MAP_TILES``, a ``{z}/{x}/{y}`` URL): without one the site's own shapes are
     drawn on a blank background, so the map works without internet access."""
-    data = ui_queries.site_map(session, who.principal.units, sorted(OPEN))
     for case in data["cases"]:
-        case["name"] = f"#{case['id']} {i18n.violation_name(who.lang, case['name'])}"
+        name = i18n.violation_name(who.lang, case["name"])
+        case["name"] = f"#{case['id']} {name}" if "id" in case else name
     return data | {"tiles": os.environ.get("GRIDWATCH_MAP_TILES") or None}
+
+
+def _this_week(now: datetime, tz: ZoneInfo) -> tuple[int, int]:
+    year, week, _ = now.astimezone(tz).isocalendar()
+    return year, week
+
+
+ReportYear = Annotated[int | None, Query(ge=2000, le=2200)]
+ReportWeek = Annotated[int | None, Query(ge=1, le=53)]
+
+
+def _report(
+    request: Request, who: Viewer, session: Session, year: int | None, week: int | None
+) -> weekly.WeeklyReport | HTMLResponse:
+    """The weekly report of ISO ``week`` (default: this week, as the report API's), or the error page for a week
+    the year lacks."""
+    this_year, this_week = _this_week(datetime.now(UTC), who.tz)
+    try:
+        return weekly.weekly_report(session, year or this_year, week or this_week, who.tz, who.principal.units)
+    except ValueError:
+        return _page(request, who, "error.html", {"status": 422, "message": i18n.t(who.lang, "dash.bad_week")}, 422)
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(
     request: Request,
     who: ViewerDep,
-    ctx: CtxDep,
     session: SessionDep,
     weeks: Annotated[int, Query(ge=1, le=52)] = DASHBOARD_WEEKS,
+    year: ReportYear = None,
+    week: ReportWeek = None,
 ) -> HTMLResponse:
-    """Cases per type and week, the KPIs of the period, this week's grid ranking and recurrence hot spots.
+    """The wall: today's new, open and overdue cases; cases per type and week and the KPIs of the period; the unit
+    and grid rankings with the 红黑榜 and the 周曝光 of this week (or ISO ``week`` of ``year``), recurrence hot spots
+    and the site map.
 
-    KPIs and the ranking cover every grid (cities publish them to all units); the case counts cover the cases the
-    user sees.
+    Scoped as the report API is (:mod:`service.ui.weekly`): rankings cover every grid and unit (cities publish them
+    to all units), every other figure the cases the user sees.
     """
     now, tz, lang, units = datetime.now(UTC), who.tz, who.lang, who.principal.units
     start, end, labels = ui_queries.weeks_back(now, tz, weeks)
@@ -448,12 +473,18 @@ def dashboard(
     series = [
         charts.Series(i18n.violation_name(lang, v), [per_type.counts[(w, v)] for w in labels]) for v in per_type.names()
     ]
-    overall = next(iter(kpis(session, start, end, None, tz, units=who.principal.units)), None)
-    year, week, _ = now.astimezone(tz).isocalendar()
-    ranking = weekly_ranking(session, year, week, tz)
+    overall = next(iter(kpis(session, start, end, None, tz, units=units)), None)
+    report = _report(request, who, session, year, week)
+    if isinstance(report, HTMLResponse):
+        return report
+    last_year, last_week = _this_week(now - timedelta(weeks=1), tz)
     heat = ui_queries.recurrences_per_grid_and_week(session, units, start, end, tz, labels)
     spots = ui_queries.recurrence_hot_spots(session, units, start, end)
     context = {
+        "today": weekly.today(session, units, tz, now),
+        "today_date": now.astimezone(tz).date().isoformat(),
+        "report": report,
+        "last_report_url": f"/dashboard/weekly?year={last_year}&week={last_week}",
         "weeks": weeks,
         "labels": labels,
         "per_type": per_type,
@@ -462,12 +493,51 @@ def dashboard(
         ),
         "kpi": overall,
         "kpi_chart": charts.rate_bars(_kpi_rows(lang, overall), i18n.t(lang, "dash.kpis")),
-        "ranking": ranking,
         "heat": heat,
         "heat_top": max(heat.counts.values(), default=0),
         "heat_colour": charts.heat_colour,
         "spots": spots,
-        "site_map": _site_map(session, who),
+        "site_map": _map_data(who, ui_queries.site_map(session, units, sorted(OPEN))),
         "map": charts.point_map(spots, ui_queries.grid_outlines(session), i18n.t(lang, "dash.map")) if spots else None,
+        "names": ui_queries.site_names(session),
     }
     return _page(request, who, "dashboard.html", context)
+
+
+@router.get("/dashboard/weekly", response_class=HTMLResponse)
+def weekly_report_page(
+    request: Request, who: ViewerDep, session: SessionDep, year: ReportYear = None, week: ReportWeek = None
+) -> HTMLResponse:
+    """The weekly report (周报) as a print-ready page: A4, no navigation when printed."""
+    report = _report(request, who, session, year, week)
+    if isinstance(report, HTMLResponse):
+        return report
+    monday = date.fromisocalendar(report.year, report.week, 1)
+    (py, pw, _), (ny, nw, _) = (monday - timedelta(weeks=1)).isocalendar(), (monday + timedelta(weeks=1)).isocalendar()
+    units, names = who.principal.units, ui_queries.site_names(session)
+    comma = "、" if who.lang == "zh" else ", "
+    context = {
+        "report": report,
+        "names": names,
+        "scope": i18n.t(who.lang, "dash.scope_all") if units is None else comma.join(map(names.unit, sorted(units))),
+        "generated": _local(who.tz, datetime.now(UTC)),
+        "kpi_chart": charts.rate_bars(_kpi_rows(who.lang, report.kpi), i18n.t(who.lang, "dash.kpis")),
+        "prev_url": f"/dashboard/weekly?year={py}&week={pw}",
+        "next_url": f"/dashboard/weekly?year={ny}&week={nw}",
+        "xlsx_url": f"/dashboard/weekly.xlsx?year={report.year}&week={report.week}",
+    }
+    return _page(request, who, "weekly.html", context)
+
+
+@router.get("/dashboard/weekly.xlsx", response_model=None)
+def weekly_report_xlsx(
+    request: Request, who: ViewerDep, session: SessionDep, year: ReportYear = None, week: ReportWeek = None
+) -> Response:
+    """The weekly report as a workbook, in the viewer's language (Chinese sheet names and headers for Chinese)."""
+    report = _report(request, who, session, year, week)
+    if isinstance(report, HTMLResponse):
+        return report
+    data = weekly.report_xlsx(report, who.lang, ui_queries.site_names(session), who.tz)
+    filename = f"gridwatch-weekly-{report.label}.xlsx"
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -231,29 +231,53 @@ def recurrence_hot_spots(
     return sorted(spots, key=lambda s: (-s.count, s.name))
 
 
+def _point(name: str, lat: float | None, lon: float | None) -> dict[str, Any] | None:
+    """A named map point, or None where there is no position."""
+    return None if lat is None or lon is None else {"name": name, "lat": float(lat), "lon": float(lon)}
+
+
+def _rings(session: Session, grid_ids: Collection[str] | None = None) -> list[dict[str, Any]]:
+    return [{"name": name, "ring": [[y, x] for x, y in ring]} for name, ring in grid_outlines(session, grid_ids)]
+
+
 def site_map(session: Session, units: frozenset[str] | None, open_states: Collection[str]) -> dict[str, Any]:
     """The map's layers as plain JSON: grid polygons ([lat, lon] rings), places, cameras and open cases (points with
     a name), each only where it has a position; the open cases are those ``units`` sees."""
-
-    def point(name: str, lat: float | None, lon: float | None) -> dict[str, Any] | None:
-        return None if lat is None or lon is None else {"name": name, "lat": float(lat), "lon": float(lon)}
-
-    grids = [{"name": name, "ring": [[float(y), float(x)] for x, y in ring]} for name, ring in grid_outlines(session)]
-    places = [point(p.name, p.lat, p.lon) for p in session.scalars(select(Place).where(Place.active.is_(True)))]
-    cams = [point(c.name, c.lat, c.lon) for c in session.scalars(select(Camera).where(Camera.active.is_(True)))]
+    places = [_point(p.name, p.lat, p.lon) for p in session.scalars(select(Place).where(Place.active.is_(True)))]
+    cams = [_point(c.name, c.lat, c.lon) for c in session.scalars(select(Camera).where(Camera.active.is_(True)))]
     query = select(Case.id, Case.violation, Case.lat, Case.lon).where(
         Case.state.in_(list(open_states)), visible_condition(units), Case.lat.is_not(None)
     )
-    cases = [dict(point(str(v), lat, lon) or {}, id=i) for i, v, lat, lon in session.execute(query.limit(2000))]
+    cases = [dict(_point(str(v), lat, lon) or {}, id=i) for i, v, lat, lon in session.execute(query.limit(2000))]
     return {
-        "grids": grids,
+        "grids": _rings(session),
         "places": [p for p in places if p],
         "cameras": [c for c in cams if c],
         "cases": cases,
     }
 
 
-def grid_outlines(session: Session) -> list[tuple[str, list[tuple[float, float]]]]:
-    """Active grids that have a (lon, lat) polygon, for the map."""
-    rows = session.scalars(select(Grid).where(Grid.active.is_(True), Grid.polygon.is_not(None)).order_by(Grid.id))
-    return [(g.name, [(float(x), float(y)) for x, y in g.polygon or []]) for g in rows]
+def case_map(session: Session, case: Case) -> dict[str, Any]:
+    """One case's map in :func:`site_map`'s layers: its grid's polygon, its place or camera, and the case itself
+    (named by its violation), each where it has a position."""
+    place = session.get(Place, case.place_id) if case.place_id else None
+    camera = session.get(Camera, case.camera_id) if case.camera_id else None
+    points = {
+        "places": _point(place.name, place.lat, place.lon) if place else None,
+        "cameras": _point(camera.name, camera.lat, camera.lon) if camera else None,
+        "cases": _point(case.violation, case.lat, case.lon),
+    }
+    return {"grids": _rings(session, [case.grid_id] if case.grid_id else [])} | {
+        layer: [point] if point else [] for layer, point in points.items()
+    }
+
+
+def grid_outlines(
+    session: Session, grid_ids: Collection[str] | None = None
+) -> list[tuple[str, list[tuple[float, float]]]]:
+    """Active grids (of ``grid_ids``; None: all) that have a (lon, lat) polygon, for the map."""
+    query = select(Grid).where(Grid.active.is_(True), Grid.polygon.is_not(None)).order_by(Grid.id)
+    if grid_ids is not None:
+        query = query.where(Grid.id.in_(sorted(grid_ids)))
+    # A grid drawn with no corners is stored as an empty list: nothing to draw either.
+    return [(g.name, [(float(x), float(y)) for x, y in g.polygon]) for g in session.scalars(query) if g.polygon]

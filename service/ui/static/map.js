@@ -1,12 +1,9 @@
-// The site map with Leaflet (vendored): grid polygons, places, cameras and open cases from #site-map-data.
-// No tile layer unless the deployment names its own tile server (GRIDWATCH_MAP_TILES): nothing loads from the internet.
+// Maps with Leaflet (vendored): grid polygons, places, cameras and cases from the JSON script an element names in its
+// data-map-source (the dashboard's site map, a case page's map of that case). No tile layer unless the deployment
+// names its own tile server (GRIDWATCH_MAP_TILES): nothing loads from the internet.
 "use strict";
 
-(function drawSiteMap() {
-  const element = document.getElementById("site-map");
-  const source = document.getElementById("site-map-data");
-  if (!element || !source || typeof L === "undefined") return;
-  const data = JSON.parse(source.textContent);
+function drawMap(element, data) {
   const map = L.map(element, { attributionControl: Boolean(data.tiles), zoomSnap: 0.25 });
   if (data.tiles) L.tileLayer(data.tiles, { maxZoom: 20 }).addTo(map);
   const shapes = [];
@@ -28,4 +25,11 @@
   const group = L.featureGroup(shapes).addTo(map);
   if (shapes.length) map.fitBounds(group.getBounds(), { padding: [20, 20], maxZoom: 18 });
   else map.setView([0, 0], 2);
-})();
+}
+
+if (typeof L !== "undefined") {
+  document.querySelectorAll("[data-map-source]").forEach((element) => {
+    const source = document.getElementById(element.dataset.mapSource);
+    if (source) drawMap(element, JSON.parse(source.textContent));
+  });
+}
