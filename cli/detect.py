@@ -104,6 +104,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         imgsz=args.imgsz,
         threads=settings.threads,
         model_thresholds=args.conf is None,
+        tuning_cache=settings.tuning_cache,
     )
     sources = list(iter_sources(args.paths))
     progress = Progress(len(sources), enabled=args.progress)

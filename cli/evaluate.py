@@ -68,6 +68,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         conf=args.conf,
         imgsz=args.imgsz,
         threads=settings.threads,
+        tuning_cache=settings.tuning_cache,
     )
     reviewed = None
     if args.reviewed is not None:

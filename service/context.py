@@ -68,6 +68,7 @@ class Context:
                 precision=self.settings.precision,
                 threads=self.settings.threads,
                 model_thresholds=True,
+                tuning_cache=self.settings.tuning_cache,
             )
         return self._detector
 

@@ -81,11 +81,11 @@ def test_thresholds_round_trip_through_onnx_metadata(model_copy: Path) -> None:
     write = pytest.importorskip("training.calibrate").write_thresholds
     pytest.importorskip("onnx")
     write(model_copy, {"car": 0.6, "person": 0.35})
-    plain = Detector(model_copy, conf=0.25)
+    plain = Detector(model_copy, providers="cpu", conf=0.25)
     assert plain.info.thresholds == {"car": 0.6, "person": 0.35}
-    assert plain.info.names == Detector(DEFAULT_MODEL).info.names  # other metadata kept
-    shipped = Detector(model_copy, conf=0.25, model_thresholds=True)
-    overridden = Detector(model_copy, conf=0.25, class_conf={"car": 0.3}, model_thresholds=True)
+    assert plain.info.names == Detector(DEFAULT_MODEL, providers="cpu").info.names  # other metadata kept
+    shipped = Detector(model_copy, providers="cpu", conf=0.25, model_thresholds=True)
+    overridden = Detector(model_copy, providers="cpu", conf=0.25, class_conf={"car": 0.3}, model_thresholds=True)
     car, person, bus = (plain.names.index(n) for n in ("car", "person", "bus"))
     assert plain.thresholds[car] == pytest.approx(0.25)
     assert shipped.thresholds[car] == pytest.approx(0.6) and shipped.thresholds[person] == pytest.approx(0.35)
@@ -105,4 +105,4 @@ def test_bad_threshold_metadata(model_copy: Path, value: str, message: str) -> N
     proto.metadata_props.add(key="thresholds", value=value)
     onnx.save(proto, str(model_copy))
     with pytest.raises(ModelError, match=message):
-        Detector(model_copy)
+        Detector(model_copy, providers="cpu")

@@ -50,7 +50,7 @@ def _assert_same_boxes(reference: list[Detections], candidate: list[Detections])
 
 
 def test_half_copy_keeps_metadata_and_fp32_io(half_model: Path) -> None:
-    fp32, fp16 = Detector(DEFAULT_MODEL), Detector(half_model)
+    fp32, fp16 = Detector(DEFAULT_MODEL, providers="cpu"), Detector(half_model, providers="cpu")
     assert (fp16.info.names, fp16.info.imgsz, fp16.info.thresholds) == (
         fp32.info.names,
         fp32.info.imgsz,
@@ -71,7 +71,7 @@ def test_fp16_input_models_are_fed_fp16(tmp_path: Path) -> None:
 
     out = tmp_path / "fp16-io.onnx"
     onnx.save(convert_float_to_float16(onnx.load(str(DEFAULT_MODEL)), keep_io_types=False), str(out))
-    assert Detector(out).engine.input_dtype is np.float16
+    assert Detector(out, providers="cpu").engine.input_dtype is np.float16
     _assert_same_boxes(_detect(DEFAULT_MODEL, 0.1), _detect(out, 0.1))
 
 

@@ -39,7 +39,7 @@ def _named(det: Detections, names: tuple[str, ...], keep: set[str]) -> tuple[np.
 
 
 def test_fused_keeps_the_primary_labels_and_metadata(fused: Path) -> None:
-    primary, model = Detector(DEFAULT_MODEL), Detector(fused)
+    primary, model = Detector(DEFAULT_MODEL, providers="cpu"), Detector(fused, providers="cpu")
     assert (model.names, model.info.imgsz, model.info.thresholds) == (
         primary.names,
         primary.info.imgsz,
@@ -51,10 +51,12 @@ def test_fused_keeps_the_primary_labels_and_metadata(fused: Path) -> None:
 
 @pytest.mark.parametrize("photo", PHOTOS, ids=lambda p: p.name)
 def test_each_label_comes_from_one_model(fused: Path, photo: Path) -> None:
-    primary = Detector(DEFAULT_MODEL, conf=0.1)
+    primary = Detector(DEFAULT_MODEL, providers="cpu", conf=0.1)
     imgsz = primary.info.imgsz
-    secondary = Detector(COCO_MODEL, conf=0.1, imgsz=imgsz)  # the fused model letterboxes to the primary's size
-    model = Detector(fused, conf=0.1)
+    secondary = Detector(
+        COCO_MODEL, providers="cpu", conf=0.1, imgsz=imgsz
+    )  # the fused model letterboxes to the primary's size
+    model = Detector(fused, providers="cpu", conf=0.1)
     image = read_image(photo)
     got, want_p, want_s = (d.detect([image])[0] for d in (model, primary, secondary))
     violations = set(primary.names) - set(VEHICLES)
@@ -71,7 +73,7 @@ def test_identical_computation_is_shared(tmp_path: Path) -> None:
     import onnx
 
     out = _fuse(DEFAULT_MODEL, DEFAULT_MODEL, "car", tmp_path / "self.onnx")
-    meta = json.loads(Detector(out).engine.metadata["fused"])
+    meta = json.loads(Detector(out, providers="cpu").engine.metadata["fused"])
     nodes = len(onnx.load(str(DEFAULT_MODEL)).graph.node)
     assert meta["shared_nodes"] == nodes
     assert len(onnx.load(str(out)).graph.node) == nodes + 4
@@ -81,7 +83,7 @@ def test_a_network_already_inside_is_not_added_again(fused: Path) -> None:
     """The shipped default already holds the COCO network, so fusing it with that network adds only the tail."""
     import onnx
 
-    meta = json.loads(Detector(fused).engine.metadata["fused"])
+    meta = json.loads(Detector(fused, providers="cpu").engine.metadata["fused"])
     assert meta["shared_nodes"] == len(onnx.load(str(COCO_MODEL)).graph.node)
     assert len(onnx.load(str(fused)).graph.node) == len(onnx.load(str(DEFAULT_MODEL)).graph.node) + 4
 
@@ -121,7 +123,11 @@ def test_evidence_rows_are_weighted_maxima_of_the_secondary(tmp_path: Path) -> N
     spec = "debris=" + ",".join(f"{c}:{w}" for c, w in EVIDENCE["debris"].items())
     args = ["fuse", str(DEFAULT_MODEL), str(COCO_MODEL), "--take", ",".join(VEHICLES), "--out", str(out)]
     assert main([*args, "--evidence", spec]) == 0
-    model, primary, secondary = Detector(out), Detector(DEFAULT_MODEL), Detector(COCO_MODEL)
+    model, primary, secondary = (
+        Detector(out, providers="cpu"),
+        Detector(DEFAULT_MODEL, providers="cpu"),
+        Detector(COCO_MODEL, providers="cpu"),
+    )
     meta = json.loads(model.engine.metadata["fused"])
     assert meta["evidence_from_secondary"] == EVIDENCE
     blob = make_batch([read_image(p).pixels for p in PHOTOS[:2]], model.info.imgsz, 32, rect=False).blob

@@ -26,13 +26,13 @@ def int8_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_metadata_survives(int8_model: Path) -> None:
-    fp32, int8 = Detector(COCO_MODEL), Detector(int8_model)
+    fp32, int8 = Detector(COCO_MODEL, providers="cpu"), Detector(int8_model, providers="cpu")
     assert int8.info.names == fp32.info.names and int8.info.imgsz == fp32.info.imgsz
     assert int8.info.sha256 != fp32.info.sha256
 
 
 def test_confident_boxes_survive_quantisation(int8_model: Path) -> None:
-    fp32, int8 = Detector(COCO_MODEL, conf=0.5), Detector(int8_model, conf=0.3)
+    fp32, int8 = Detector(COCO_MODEL, providers="cpu", conf=0.5), Detector(int8_model, providers="cpu", conf=0.3)
     matched = total = 0
     for path in sorted(SAMPLES.glob("*.jpg")):
         image = read_image(path)

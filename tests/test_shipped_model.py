@@ -23,7 +23,7 @@ HELD_OUT = {
 
 
 def test_labels_and_thresholds_are_the_taxonomy() -> None:
-    info = Detector(DEFAULT_MODEL).info
+    info = Detector(DEFAULT_MODEL, providers="cpu").info
     assert info.names == LABEL_NAMES
     assert set(info.thresholds) == set(LABEL_NAMES)
     assert all(0.1 <= t <= 0.9 for t in info.thresholds.values())
@@ -35,7 +35,7 @@ def test_vehicles_and_people_are_scored_by_the_shipped_coco_model() -> None:
     Every label COCO covers comes from the COCO network (issue 12: the fine-tune beats it on no reviewed set of
     50 boxes), and COCO's furniture classes are a second opinion for debris.
     """
-    fused = json.loads(Detector(DEFAULT_MODEL).engine.metadata["fused"])
+    fused = json.loads(Detector(DEFAULT_MODEL, providers="cpu").engine.metadata["fused"])
     assert fused["secondary_sha256"] == hashlib.sha256(COCO_MODEL.read_bytes()).hexdigest()
     assert fused["labels_from_secondary"] == ["person", "car", "truck", "bus", "motorcycle", "bicycle"]
     assert set(fused["evidence_from_secondary"]["debris"]) == {"couch", "bed", "chair", "dining table", "refrigerator"}

@@ -124,6 +124,8 @@ class Detector:
             ``"bf16"`` (OpenVINO, where the CPU has it natively).
         mode: ``"latency"`` (one image as soon as possible: cameras) or ``"throughput"`` (a batch's images in
             parallel on OpenVINO streams: photo batches).
+        tuning_cache: JSON file that keeps ``auto``'s measured choice of CPU runtime between starts (None: kept
+            for this process only); :mod:`vision.engines.tuning`.
     """
 
     def __init__(
@@ -140,13 +142,14 @@ class Detector:
         model_thresholds: bool = False,
         precision: str = "auto",
         mode: Mode = "latency",
+        tuning_cache: Path | None = None,
     ) -> None:
         path = Path(model)
         if not path.is_file():
             raise ModelError(f"model file not found: {path}")
         if not 0.0 <= conf <= 1.0 or not 0.0 < iou <= 1.0:
             raise ModelError(f"conf must be in [0, 1] and iou in (0, 1], got conf={conf} iou={iou}")
-        self.engine = open_engine(path, choose_backend(providers, precision), threads, mode)
+        self.engine = open_engine(path, choose_backend(providers, precision), threads, mode, tuning_cache)
         self.path = path
         self.info = _read_info(self.engine, path)
         self.imgsz = imgsz or self.info.imgsz

@@ -1,12 +1,12 @@
 """Choice of inference runtime, execution providers and precision.
 
-``auto`` picks onnxruntime: TensorRT, then CUDA, where the installed onnxruntime offers them, else its CPU provider.
-OpenVINO runs only when asked for (``openvino``): on the one CPU measured (AMD EPYC, AVX-512 with VNNI and BF16,
-2 cores; bench/README.md) OpenVINO FP32 was no faster than onnxruntime at inference (34.5 against 33.7 ms for
-yolo26n at 640) and slower end to end (photos of varying shape: 18.4 against 32.9 images/s), and capped at AVX2 it
-was slower still (55.2 against 37.3 ms); only BF16 was faster (30.5 ms), and BF16 cost the shipped model 0.57 AP50
-points on bin_overflow on the test split, past the 0.5-point accuracy gate (models/gridwatch-yolo26n.md,
-"Runtimes"). OpenVINO's precision is FP32 unless BF16 is asked for (where the CPU computes it natively).
+``auto`` picks onnxruntime on TensorRT, then CUDA, where the installed onnxruntime offers them. On a CPU it picks
+by measurement: where OpenVINO is installed, the model is loaded on both onnxruntime's CPU provider and OpenVINO
+(FP32) and the faster one is kept (:mod:`vision.engines.tuning`), because which one wins depends on the CPU, the
+model and the threads (bench/README.md: on an AMD EPYC with AVX-512 VNNI and BF16, OpenVINO FP32 was no faster,
+34.5 against 33.7 ms for yolo26n at 640 on 2 threads; capped at AVX2 it was slower). Precision stays FP32
+unless BF16 is asked for (where the CPU computes it natively): BF16 cost the shipped model 0.57 AP50 points on
+bin_overflow on the test split, past the 0.5-point accuracy gate (models/gridwatch-yolo26n.md, "Runtimes").
 """
 
 from __future__ import annotations
@@ -38,11 +38,14 @@ class Backend:
         runtime: ``"onnxruntime"`` or ``"openvino"``.
         providers: onnxruntime execution providers, fastest first (empty for OpenVINO).
         precision: ``"fp32"`` or ``"bf16"`` (OpenVINO only).
+        tune: onnxruntime on the CPU, to be measured against OpenVINO FP32 and replaced by it where OpenVINO is
+            faster for the model here (``auto`` on a machine without a GPU provider).
     """
 
     runtime: Runtime
     providers: tuple[str, ...] = ()
     precision: Literal["fp32", "bf16"] = "fp32"
+    tune: bool = False
 
 
 @cache
@@ -110,7 +113,9 @@ def choose_backend(request: str | Sequence[str] = "auto", precision: str = "auto
     if request == "auto":
         if precision == "bf16":
             raise ModelError("BF16 runs on OpenVINO only (--providers openvino)")
-        return Backend("onnxruntime", tuple(resolve_providers("auto")))
+        providers = tuple(resolve_providers("auto"))
+        on_cpu = providers == ("CPUExecutionProvider",)
+        return Backend("onnxruntime", providers, tune=on_cpu and openvino_installed())
     if isinstance(request, str) and request.strip().lower() == "openvino":
         if not openvino_installed():
             raise ModelError("OpenVINO is not installed (pip install openvino)")

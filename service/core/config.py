@@ -21,7 +21,11 @@ class Settings(BaseSettings):
 
     model: Path = Field(default=DEFAULT_MODEL, description="ONNX detector used when no --model is given")
     data_dir: Path = Field(default=Path("data"), description="evidence files and the default SQLite store")
-    providers: str = Field(default="auto", description="inference runtime: auto, openvino, cpu, cuda, tensorrt")
+    providers: str = Field(
+        default="auto",
+        description="inference runtime: auto (GPU where offered, else the faster of onnxruntime and OpenVINO here, "
+        "measured once), openvino, cpu, cuda, tensorrt",
+    )
     precision: str = Field(default="auto", description="OpenVINO precision: auto (= fp32), fp32, bf16")
     threads: int = Field(default=0, ge=0, le=256, description="CPU inference threads; 0 = one per core")
     tiles: Literal["auto", "on", "off"] = Field(
@@ -99,3 +103,8 @@ class Settings(BaseSettings):
     cluster_camera_workers: int = Field(default=2, ge=1, le=10_000, description="camera actors the service keeps")
     cluster_cpus_per_worker: float = Field(default=1.0, gt=0.0, le=256.0, description="CPUs of each Ray actor")
     cluster_gpus_per_worker: float = Field(default=0.0, ge=0.0, le=16.0, description="GPUs of each Ray actor")
+
+    @property
+    def tuning_cache(self) -> Path:
+        """Where ``providers: auto`` keeps its measured choice of CPU runtime (:mod:`vision.engines.tuning`)."""
+        return self.data_dir / "runtime-choice.json"
