@@ -46,6 +46,7 @@ from service.site_editor import SiteEditor
 from service.ui import export_words
 from service.ui import pages as ui_pages
 from service.ui import pages_admin as ui_admin
+from service.ui import pages_workflow as ui_pages_workflow
 from vision.detector import Detector
 
 API_PREFIX = "/api/v1"
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, *, detector: Detector | None = 
     _count_requests(app)
     app.include_router(health.router)
     app.include_router(ui_pages.router)  # the operator web UI at /
+    app.include_router(ui_pages_workflow.router)  # its workflow screens (requests, intake, quality, users)
     app.include_router(ui_admin.router)  # its admin screens at /admin/ (exports, uploads, tokens, audit...)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

@@ -21,8 +21,8 @@ class Principal:
 
     ``name`` is what the case log and the audit log record as the actor. ``grids`` is None when the principal
     sees every grid, else the grids it is limited to (unit handlers: their cameras). ``units`` is None when the
-    principal sees every case, else the units whose dispatched cases it sees and acts on (a unit handler's: the
-    units responsible for its grids).
+    principal sees every case, else the units whose dispatched cases it sees and acts on (a unit handler's: its own
+    unit and the units responsible for its grids).
     """
 
     name: str

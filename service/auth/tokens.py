@@ -98,9 +98,16 @@ def resolve(session: Session, value: str, now: datetime | None = None) -> Princi
     role = Role(user.role)
     if role is not Role.UNIT_HANDLER:
         return Principal(user.name, role, row.id)
-    grids = frozenset(user.grid_ids)
-    units = session.scalars(select(Grid.unit_id).where(Grid.id.in_(sorted(grids)), Grid.unit_id.is_not(None)))
-    return Principal(user.name, role, row.id, grids=grids, units=frozenset(str(u) for u in units))
+    return _unit_handler(session, user, row.id)
+
+
+def _unit_handler(session: Session, user: User, token_id: int) -> Principal:
+    """A unit handler acts for its own unit and its grids' units, and sees the cameras of its grids and of the
+    grids its unit is responsible for."""
+    own = [user.unit_id] if user.unit_id is not None else []
+    units = {*own, *session.scalars(select(Grid.unit_id).where(Grid.id.in_(user.grid_ids), Grid.unit_id.is_not(None)))}
+    grids = {*user.grid_ids, *session.scalars(select(Grid.id).where(Grid.unit_id.in_(own)))}
+    return Principal(user.name, Role.UNIT_HANDLER, token_id, grids=frozenset(grids), units=frozenset(map(str, units)))
 
 
 def get_token(session: Session, token_id: int) -> AuthToken | None:

@@ -1,4 +1,4 @@
-"""Users: creation, sign-in, roles and the grids a unit handler is limited to."""
+"""Users: creation, sign-in, roles and the unit and grids a unit handler is limited to."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import EllipsisType
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,34 +14,50 @@ from sqlalchemy.orm import Session
 from domain.errors import PasswordError, UserError, UserExists
 from service.auth.password_policy import check_policy
 from service.auth.passwords import DUMMY_HASH, hash_password, verify_password
-from service.store.models import Grid, Role, User, UserGrid
+from service.store.models import Grid, Role, Unit, User, UserGrid
 
 FIRST_ADMIN = "admin"
 CLI_ACTOR = "cli"  # the actor of the audit rows the command line writes: no user may take its name
 RESERVED_NAMES = frozenset({CLI_ACTOR})
 
 
-def _check_grids(session: Session, role: Role, grids: Collection[str]) -> None:
-    if role is Role.UNIT_HANDLER and not grids:
-        raise UserError("a unit handler needs at least one grid")
-    if role is not Role.UNIT_HANDLER and grids:
-        raise UserError(f"only unit handlers are limited to grids, not {role}")
+def _check_scope(session: Session, role: Role, grids: Collection[str], unit: str | None) -> None:
+    """A unit handler is scoped by its unit, its grids or both (at least one); no other role is scoped."""
+    if role is Role.UNIT_HANDLER and not grids and unit is None:
+        raise UserError("a unit handler needs its unit or at least one grid")
+    if role is not Role.UNIT_HANDLER and (grids or unit is not None):
+        raise UserError(f"only unit handlers are limited to grids or a unit, not {role}")
     known = set(session.scalars(select(Grid.id).where(Grid.id.in_(grids), Grid.active.is_(True))))
     unknown = sorted(set(grids) - known)
     if unknown:
         raise UserError(f"unknown grid {', '.join(map(repr, unknown))}")
+    if unit is not None and session.scalar(select(Unit.id).where(Unit.id == unit, Unit.active.is_(True))) is None:
+        raise UserError(f"unknown unit {unit!r}")
 
 
 def create_user(
-    session: Session, name: str, role: Role, password: str, grids: Collection[str] = (), at: datetime | None = None
+    session: Session,
+    name: str,
+    role: Role,
+    password: str,
+    grids: Collection[str] = (),
+    at: datetime | None = None,
+    unit: str | None = None,
 ) -> User:
-    """Add a user; raises :class:`UserExists` or :class:`UserError` (unknown grid, grids for another role)."""
+    """Add a user; raises :class:`UserExists` or :class:`UserError` (unknown grid or unit, a scope for another
+    role)."""
     if name.lower() in RESERVED_NAMES:
         raise UserError(f"the name {name!r} is reserved (the audit log's name for the command line)")
     if session.scalar(select(User.id).where(func.lower(User.name) == name.lower())) is not None:
         raise UserExists(f"user {name!r} already exists")
-    _check_grids(session, role, grids)
-    user = User(name=name, role=role, password_hash=hash_password(password, name), created_at=at or datetime.now(UTC))
+    _check_scope(session, role, grids, unit)
+    user = User(
+        name=name,
+        role=role,
+        password_hash=hash_password(password, name),
+        created_at=at or datetime.now(UTC),
+        unit_id=unit,
+    )
     user.grids = [UserGrid(grid_id=g) for g in sorted(set(grids))]
     session.add(user)
     session.flush()
@@ -53,14 +70,18 @@ def update_user(
     *,
     role: Role | None = None,
     grids: Collection[str] | None = None,
+    unit: str | EllipsisType | None = ...,
     password: str | None = None,
     active: bool | None = None,
 ) -> User:
-    """Change what is given; the role/grid rules of :func:`create_user` hold for the result."""
+    """Change what is given (``unit=None`` clears the unit, ``...`` keeps it); the scope rules of
+    :func:`create_user` hold for the result, and a new role other than unit handler drops grids and unit."""
     new_role = role or Role(user.role)
-    new_grids = grids if grids is not None else ([] if role and role is not Role.UNIT_HANDLER else user.grid_ids)
-    _check_grids(session, new_role, new_grids)
-    user.role = new_role
+    dropped = role is not None and role is not Role.UNIT_HANDLER
+    new_grids = grids if grids is not None else ([] if dropped else user.grid_ids)
+    new_unit = unit if not isinstance(unit, EllipsisType) else (None if dropped else user.unit_id)
+    _check_scope(session, new_role, new_grids, new_unit)
+    user.role, user.unit_id = new_role, new_unit
     user.grids = [UserGrid(grid_id=g) for g in sorted(set(new_grids))]
     if password is not None:
         user.password_hash = hash_password(password, user.name)

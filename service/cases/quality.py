@@ -15,7 +15,7 @@ cases, and the misses of cameras, of those grids (a unit handler's); None counts
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from enum import StrEnum
@@ -160,3 +160,22 @@ def record_miss(
     session.add(row)
     session.flush()
     return row
+
+
+def misses(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    cameras: Collection[str] = (),
+    grids: frozenset[str] | None = None,
+    limit: int = 200,
+) -> list[MissedReport]:
+    """Misses seen in ``[start, end)``, newest first: of ``cameras`` (all when empty), and of cameras of ``grids``
+    (None: every camera)."""
+    query = select(MissedReport).where(MissedReport.seen_at >= start, MissedReport.seen_at < end)
+    if cameras:
+        query = query.where(MissedReport.camera_id.in_(sorted(cameras)))
+    if grids is not None:
+        query = query.where(MissedReport.camera_id.in_(select(Camera.id).where(Camera.grid_id.in_(sorted(grids)))))
+    return list(session.scalars(query.order_by(MissedReport.seen_at.desc(), MissedReport.id.desc()).limit(limit)))

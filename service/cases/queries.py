@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, select, true
 from sqlalchemy.orm import Session
 
 from domain.lifecycle import REACHED_UNIT, CaseState
-from service.store.models import Case, CaseEvent, EvidenceLink, Observation, Verdict
+from service.store.models import Case, CaseEvent, CaseRequest, EvidenceLink, Observation, RequestState, Verdict
 
 # A case is overdue while the unit still owes the work past its deadline. Deferred cases are paused (缓办)
 # and handled ones are done as far as the deadline is concerned.
@@ -148,6 +148,27 @@ def get_case(session: Session, case_id: int) -> Case | None:
 def case_events(session: Session, case_id: int) -> list[CaseEvent]:
     """The case's log, oldest first."""
     return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)))
+
+
+def list_requests(
+    session: Session,
+    units: frozenset[str] | None,
+    states: Collection[RequestState],
+    *,
+    limit: int,
+    newest_first: bool = False,
+) -> list[tuple[CaseRequest, Case]]:
+    """Units' 延期 / 缓办 requests with their cases, oldest first (the centre's queue) or newest first, in
+    ``states`` (empty: any); ``units`` limits them to the cases those units see (a unit handler's)."""
+    query = select(CaseRequest, Case).join(Case, Case.id == CaseRequest.case_id).where(visible_condition(units))
+    if states:
+        query = query.where(CaseRequest.state.in_(sorted(states)))
+    order = (
+        (CaseRequest.requested_at.desc(), CaseRequest.id.desc())
+        if newest_first
+        else (CaseRequest.requested_at, CaseRequest.id)
+    )
+    return [(r, c) for r, c in session.execute(query.order_by(*order).limit(limit))]
 
 
 def case_evidence(session: Session, case_id: int) -> list[EvidenceLink]:

@@ -418,7 +418,7 @@ class Role(StrEnum):
 
     ADMIN = "admin"  # everything, including users, tokens and the site configuration
     OPERATOR = "operator"  # reviews and moves cases of every grid
-    UNIT_HANDLER = "unit_handler"  # sees and handles the cases dispatched to its unit (its grids' units) only
+    UNIT_HANDLER = "unit_handler"  # sees and handles the cases dispatched to its unit and its grids' units only
     VIEWER = "viewer"  # reads everything, changes nothing
 
 
@@ -439,6 +439,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # A unit handler's own unit (责任单位): it acts for that unit even where the unit is no grid's (a 居委会 cases
+    # are re-dispatched to), as well as for its grids' units. None for every other role.
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
 
     grids: Mapped[list[UserGrid]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 

@@ -98,19 +98,21 @@ def list_users(_: Admin, session: SessionDep) -> list[UserOut]:
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, tags=["admin"])
 def create_user(body: UserCreate, principal: Admin, ctx: CtxDep) -> UserOut:
     with ctx.store.transaction() as session:
-        user = users.create_user(session, body.name, body.role, body.password, body.grids)
-        audit.record(
-            session, principal.name, "user.create", f"user:{user.name}", {"role": user.role, "grids": body.grids}
-        )
+        user = users.create_user(session, body.name, body.role, body.password, body.grids, unit=body.unit)
+        details = {"role": user.role, "grids": body.grids, "unit": body.unit}
+        audit.record(session, principal.name, "user.create", f"user:{user.name}", details)
         return UserOut.model_validate(user)
 
 
 @router.patch("/users/{name}", response_model=UserOut, tags=["admin"])
 def update_user(name: UserName, body: UserUpdate, principal: Admin, ctx: CtxDep) -> UserOut:
-    """Change a user's role, grids, password or active flag; a new password or deactivation signs it out."""
+    """Change a user's role, grids, unit, password or active flag; a new password or deactivation signs it out."""
     with ctx.store.transaction() as session:
         user = users.get_user(session, name) or not_found(f"user {name!r}")
-        users.update_user(session, user, role=body.role, grids=body.grids, password=body.password, active=body.active)
+        unit = body.unit if "unit" in body.model_fields_set else ...
+        users.update_user(
+            session, user, role=body.role, grids=body.grids, unit=unit, password=body.password, active=body.active
+        )
         if body.password is not None or body.active is False:
             tokens.revoke_user_sessions(session, user)
         changed = body.model_dump(exclude_unset=True, exclude={"password"}) | (

@@ -7,15 +7,13 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from service.api.deps import AnyUser, CtxDep, SessionDep, Staff
 from service.api.period import PeriodDep
 from service.api.schemas.cases import MissIn, MissOut
 from service.auth import audit
-from service.cases.quality import record_miss
+from service.cases.quality import misses, record_miss
 from service.core.site import Slug
-from service.store.models import Camera, MissedReport
 
 router = APIRouter(tags=["reports"])
 
@@ -49,11 +47,5 @@ def list_misses(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[MissOut]:
     """Misses seen in ``[start, end)``, newest first; a unit handler's are those of its grids' cameras."""
-    query = select(MissedReport).where(MissedReport.seen_at >= period.start, MissedReport.seen_at < period.end)
-    if camera:
-        query = query.where(MissedReport.camera_id.in_(camera))
-    if principal.grids is not None:
-        mine = select(Camera.id).where(Camera.grid_id.in_(sorted(principal.grids)))
-        query = query.where(MissedReport.camera_id.in_(mine))
-    rows = session.scalars(query.order_by(MissedReport.seen_at.desc(), MissedReport.id.desc()).limit(limit))
+    rows = misses(session, period.start, period.end, cameras=camera, grids=principal.grids, limit=limit)
     return [MissOut.model_validate(r) for r in rows]

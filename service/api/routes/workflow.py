@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.taxonomy import Violation
@@ -100,12 +99,8 @@ def list_requests(
 ) -> list[UnitRequestOut]:
     """Requests, oldest first (the centre's queue: ``state=pending``, the default); a unit handler sees those on
     the cases dispatched to its unit."""
-    query = select(CaseRequest).join(Case, Case.id == CaseRequest.case_id)
-    query = query.where(queries.visible_condition(principal.units))
-    if state is not None:
-        query = query.where(CaseRequest.state == state)
-    rows = session.scalars(query.order_by(CaseRequest.requested_at, CaseRequest.id).limit(limit))
-    return [UnitRequestOut.model_validate(r) for r in rows]
+    rows = queries.list_requests(session, principal.units, [state] if state else [], limit=limit)
+    return [UnitRequestOut.model_validate(r) for r, _case in rows]
 
 
 def _decide(ctx: Context, principal: Principal, request_id: int, approved: bool, body: DecisionIn) -> UnitRequestOut:

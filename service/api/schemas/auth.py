@@ -28,6 +28,7 @@ class UserOut(Response):
     name: str
     role: Role
     grids: list[str] = Field(validation_alias="grid_ids")
+    unit: str | None = Field(validation_alias="unit_id", description="a unit handler's own unit")
     active: bool
     created_at: datetime
 
@@ -51,12 +52,14 @@ class UserCreate(Request):
     name: UserName
     role: Role
     password: Password
-    grids: GridIds = Field(default_factory=list, description="required for, and only for, unit handlers")
+    grids: GridIds = Field(default_factory=list, description="unit handlers only: the grids it works in")
+    unit: Slug | None = Field(None, description="unit handlers only: its unit (a handler needs a unit or a grid)")
 
 
 class UserUpdate(Request):
     role: Role | None = None
     grids: GridIds | None = None
+    unit: Slug | None = Field(None, description="a unit handler's unit; null clears it, leaving it out keeps it")
     password: Password | None = None
     active: bool | None = None
 

@@ -17,6 +17,7 @@ async function api(method, path, body, keepalive = false) {
   if (!response.ok) {
     const error = new Error((data && data.detail) || response.statusText);
     error.status = response.status;
+    error.body = data; // validation errors list each field (the workflow forms name them by their labels)
     throw error;
   }
   return data;
