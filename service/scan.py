@@ -16,29 +16,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 from domain.errors import GridWatchError, ScanError
 from domain.taxonomy import Violation
 from service.capture_time import TimeSource, capture_time
-from service.cases.phones import attach_phones
+from service.cases.phones import PosterReading, attach_readings, read_poster
 from service.cases.placement import locate
 from service.cases.sightings import IngestResult, Outcome
 from service.context import Context
 from service.evidence_render import Mark, sighting_evidence, violation_label
 from service.model_version import model_version
 from service.store.evidence import EvidenceInput, sha256_hex
-from vision.boxes import box_cover
 from vision.detector import Detector
 from vision.exif import read_exif
 from vision.imageio import DecodedImage, decode_image
-from vision.ocr import Phone
 from vision.pipeline import PhotoDetector, PhotoResult, detect_sources
 from vision.rules.events import ViolationEvent
 from vision.rules.photo import photo_violations
 from vision.sources import Source, iter_sources
-from vision.textfinder import TextBlock
 
 
 @dataclass(frozen=True)
@@ -238,18 +234,16 @@ def scan_photo(
     zones = where.zones
     events = photo_violations(result.detections, (result.width, result.height), taken_at, zones, cfg=site.rules)
     evidence: list[list[EvidenceInput]] = []
-    phones: list[list[Phone]] = [[] for _ in events]
-    flyposting = [e.violation is Violation.FLYPOSTING for e in events]
-    texts = [
-        "\n\n".join(b.text for b in poster_texts(result, e.bbox)) if f else ""
-        for e, f in zip(events, flyposting, strict=True)
-    ]
+    readings: list[PosterReading] = []
     if events:
         image = decode_image(data)  # full size: the crop keeps every pixel of the thing
         marks = [Mark(e.bbox, violation_label(e.violation, f"{e.confidence:.2f}")) for e in events]
         evidence = [sighting_evidence(data, image, marks, i, zones) for i in range(len(events))]
         # The number on a small ad is what enforcement acts on: read it now, keep it with the sighting.
-        phones = [poster_phones(ctx, image, result, e) if f else [] for e, f in zip(events, flyposting, strict=True)]
+        readings = [
+            poster_reading(ctx, image, result, e) if e.violation is Violation.FLYPOSTING else PosterReading()
+            for e in events
+        ]
     photo = PhotoScan(
         result.path,
         taken_at=taken_at,
@@ -266,13 +260,13 @@ def scan_photo(
 
     def with_sightings(ingested: list[IngestResult]) -> PhotoScan:
         sightings = tuple(
-            Sighting(e, r.case.id, r.outcome, text, tuple(p.number for p in found))
-            for e, r, text, found in zip(events, ingested, texts, phones, strict=True)
+            Sighting(e, r.case.id, r.outcome, read.text, tuple(p.number for p in read.phones))
+            for e, r, read in zip(events, ingested, readings, strict=True)
         )
         return dataclasses.replace(photo, sightings=sightings)
 
     def record(session: Session, ingested: list[IngestResult]) -> None:
-        attach_phones(session, ingested, phones, taken_at)
+        attach_readings(session, ingested, readings, taken_at)
         if then is not None:
             then(session, with_sightings(ingested))
 
@@ -282,22 +276,14 @@ def scan_photo(
     )
 
 
-def poster_texts(result: PhotoResult, bbox: tuple[float, float, float, float]) -> list[TextBlock]:
-    """The text blocks the photo pipeline read that lie mostly (half or more) inside a poster's normalised box."""
-    if not result.texts:
-        return []
-    size = np.array([result.width, result.height] * 2, np.float64)
-    blocks = np.array([b.xyxy for b in result.texts], np.float64) / size
-    inside = box_cover(blocks, np.array([bbox], np.float64))[:, 0]
-    return [b for b, share in zip(result.texts, inside.tolist(), strict=True) if share >= 0.5]
-
-
-def poster_phones(ctx: Context, image: DecodedImage, result: PhotoResult, event: ViolationEvent) -> list[Phone]:
-    """Phone numbers on a flyposting sighting: those of the text the pipeline read inside its box, else read now."""
-    blocks = poster_texts(result, event.bbox)
-    if not blocks:
-        return ctx.ocr.phones(image.pixels, [event.bbox])
-    return list({p.number: p for b in blocks for p in b.phones}.values())
+def poster_reading(ctx: Context, image: DecodedImage, result: PhotoResult, event: ViolationEvent) -> PosterReading:
+    """What was read on a flyposting sighting: the text the photo pipeline read inside its box, else the phone
+    numbers read there now (a poster the detector found where the text finder was off or read nothing)."""
+    reading = read_poster(result.texts, (result.width, result.height), event.bbox)
+    if reading is not None:
+        return reading
+    phones = ctx.ocr.phones(image.pixels, [event.bbox])
+    return PosterReading("\n".join(dict.fromkeys(p.text for p in phones)), tuple(phones))
 
 
 def detect_kept(

@@ -13,7 +13,7 @@ import numpy as np
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from domain.taxonomy import LABEL_NAMES, Violation
-from service.cases.phones import attach_phones
+from service.cases.phones import PosterReading, attach_readings
 from service.integrations.exports import Table, to_csv, to_xlsx
 from service.store.evidence import EvidenceInput, sha256_hex
 from service.store.models import EvidenceKind, VerdictKind
@@ -114,9 +114,10 @@ def test_phone_numbers_aggregate_across_cases(api: Api) -> None:
     second = api.ctx.manager.ingest(*sighting(Violation.FLYPOSTING, camera_id="cam-2", at=later), [], "m1", "sha-p2")
     shared = Phone("13800138000", "mobile", "办证 138 0013 8000")
     with api.ctx.store.transaction() as s:
-        attach_phones(s, [first], [[shared, Phone("010-62345678", "landline", "010-62345678")]], T0)
-        attach_phones(s, [second], [[shared]], later)
-        attach_phones(s, [second], [[shared]], later)  # the same photo again: kept once
+        landline = Phone("010-62345678", "landline", "010-62345678")
+        attach_readings(s, [first], [PosterReading("办证 138 0013 8000\n010-62345678", (shared, landline))], T0)
+        attach_readings(s, [second], [PosterReading(shared.text, (shared,))], later)
+        attach_readings(s, [second], [PosterReading(shared.text, (shared,))], later)  # the same photo again: once
     for result in (first, second):
         api.dispatch(result.case.id)  # a unit handler counts only the cases dispatched to its unit
     report = api.client.get("/api/v1/reports/phones", headers=api.as_("viewer")).json()

@@ -19,15 +19,20 @@ from datasets.flyposting import find_cjk_fonts
 from domain.taxonomy import Violation
 from service.context import Context, open_context
 from service.core.config import Settings
+from service.core.site import Camera, Grid, SiteConfig, Unit, Zone, dump_site
 from service.scan import PhotoScan, scan
-from service.store.models import CasePhone
+from service.store.models import Case, CasePhone, Observation
+from service.workers.cameras import CameraManager
 from tests.conftest import SAMPLES
+from tests.stream_fixtures import wait_for
 from tests.test_dataset_build import DATA, needs_data
 from vision.detector import Detector
 from vision.imageio import read_image
 from vision.ocr import Phone, PosterReader, find_phones
 from vision.pipeline import PhotoDetector
+from vision.rules.config import Persistence, RulesConfig, StaticRule
 from vision.smallads import judge
+from vision.stream.reader import ReaderSettings
 from vision.textfinder import TextFinder, find_qr, group_lines
 from vision.tiling import TileSettings
 from vision.walltext import WallText
@@ -172,6 +177,8 @@ def test_detect_and_scan_find_the_same_poster(
     assert len(ours) == 1 and ours[0].phones == (AD_NUMBER,) and "开锁" in ours[0].text
     with scan_ctx.store.session() as s:
         assert AD_NUMBER in set(s.scalars(select(CasePhone.number)))
+        kept = s.scalars(select(Observation.text).where(Observation.case_id == ours[0].case_id)).one()
+    assert kept == ours[0].text  # the case keeps the text as read, not only its number
 
 
 def test_text_finder_off_leaves_posters_to_the_detector(
@@ -209,3 +216,45 @@ def test_camera_walls_are_read_at_a_low_rate(
     assert walls.ads("north-gate", blank, [wall], t=1300.0) == ()
     assert walls.ads("south-gate", frame, [elsewhere], t=1000.0) == ()  # read, but the sheet is off its wall
     assert walls.ads("east-gate", frame, [], t=1000.0) == ()  # no wall zone: never read
+
+
+def test_a_camera_case_keeps_the_text_and_number_read_on_its_wall(
+    tmp_path: Path, finder: TextFinder, shipped: Detector, pasted: tuple[Path, tuple[int, int, int, int]]
+) -> None:
+    """A camera watching the wall with the pasted sheet: the flyposting case carries what was read on it."""
+    frame = read_image(pasted[0]).pixels
+    clip = tmp_path / "wall.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"MJPG"), 5.0, (frame.shape[1], frame.shape[0]))
+    for _ in range(15):
+        writer.write(frame)
+    writer.release()
+    wall = Zone.model_validate({"id": "wall", "kind": "wall", "polygon": [(0, 0), (1, 0), (1, 1), (0, 1)]})
+    cam = Camera(id="gate", name="Gate", source=str(clip), grid="g", sample_fps=2.0, zones=[wall])
+    quick = Persistence(k=1, n=1, window_s=1.0, iou=0.4)  # one sighting is enough here: the reading is under test
+    site = SiteConfig(
+        units=[Unit(id="u", name="Unit")],
+        grids=[Grid(id="g", name="Grid", unit="u")],
+        cameras=[cam],
+        rules=RulesConfig(flyposting=StaticRule(labels=("poster",), zone_kinds=("wall",), persistence=quick)),
+    )
+    site_file = tmp_path / "site.yaml"
+    dump_site(site, site_file)
+    with open_context(Settings(data_dir=tmp_path / "data", site=site_file), detector=shipped) as ctx:
+        manager = CameraManager(
+            ctx.site, shipped, ctx.manager, motion=None, reader=ReaderSettings(loop_files=True), walls=WallText(finder)
+        )
+        manager.start()
+        try:
+
+            def read() -> list[tuple[str | None, str]]:
+                with ctx.store.session() as s:
+                    query = select(Observation.text, Case.violation).join(Case, Case.id == Observation.case_id)
+                    return [(text, violation) for text, violation in s.execute(query)]
+
+            wait_for(lambda: any(v == "flyposting" and t for t, v in read()), 60, "a flyposting case with its text")
+        finally:
+            manager.stop()
+        with ctx.store.session() as s:
+            texts = [t for t, v in read() if v == "flyposting" and t]
+            numbers = set(s.scalars(select(CasePhone.number)))
+    assert any("开锁" in t for t in texts) and AD_NUMBER in numbers

@@ -391,8 +391,10 @@ def test_case_page_shows_the_phones_read_on_its_posters(ui: Ui, page: Page) -> N
                     case_id=case.id, observation_id=observation, number=number, kind=kind, text=text, seen_at=SEEN
                 )
             )
+        session.get_one(Observation, observation).text = "专业开锁 换锁\n疏通管道 上门服务"
     login(page, ui.base, "operator", PASSWORD)
     page.goto(f"{ui.base}/cases/{case.id}?lang=zh")
+    expect(page.locator("#poster-texts blockquote")).to_have_text("专业开锁 换锁\n疏通管道 上门服务")  # the whole text
     rows = page.locator("#phones tbody tr").all_inner_texts()
     assert len(rows) == 2 and "13812345678 (手机)" in rows[0] and "专业开锁 13812345678" in rows[0]
     assert "010-62345678 (固定电话)" in rows[1] and "2026-03-02 09:00" in rows[1]  # the site's time
@@ -400,3 +402,4 @@ def test_case_page_shows_the_phones_read_on_its_posters(ui: Ui, page: Page) -> N
     shot(page, "case-phones-zh")
     page.goto(f"{ui.base}/cases/{other.id}")
     expect(page.locator("#phones")).to_have_count(0)  # no number read: no section
+    expect(page.locator("#poster-texts")).to_have_count(0)

@@ -16,6 +16,10 @@ Kinds with no photo here, and why (``NO_PHOTO``; the coverage test below fails i
 - flyposting: there is no real poster data at all (the training posters are synthetic), and the shipped model's
   poster boxes on the licensed photos are shop signs, container labels and stickers, not flyposting (the one
   photo tagged as flyposted with a poster box above the threshold, 0.43 against 0.22, boxes a container's label).
+  The chain is still run end to end, on a composed photo: a real shop-front photo with a printed small ad pasted
+  on it goes through ``detect`` and ``scan`` with the shipped model and its text finder into a flyposting case
+  that keeps the text and phone number read, and through a camera watching that wall into one
+  (``tests/test_flyposting_text.py``). A composed photo shows the chain works, never how well posters are found.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ PHOTOS = {
     Violation.FACADE_GRAFFITI: "graffiti_tag_container.jpg",  # a sprayed tag on a waste container
 }
 NO_PHOTO = {
-    Violation.FLYPOSTING: "no real poster data; poster boxes on licensed photos are signs, labels and stickers",
+    Violation.FLYPOSTING: "no real poster data; the chain runs on a composed photo in test_flyposting_text.py",
 }
 
 

@@ -1,4 +1,5 @@
-"""Phone numbers read on flyposting sightings: attached to their case and observation, aggregated per number.
+"""What was read on flyposting sightings (the text and its phone numbers): kept with the case and observation,
+and the numbers aggregated per number.
 
 The number behind many small ads is what enforcement acts on, so the report turns the cases around: number ->
 the cases it was seen on, when it was first and last seen, and in which grids.
@@ -10,22 +11,55 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+import numpy as np
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from service.cases.queries import visible_condition
 from service.cases.sightings import IngestResult
-from service.store.models import Case, CasePhone
+from service.store.models import Case, CasePhone, Observation
+from vision.boxes import box_cover
 from vision.ocr import Phone
+from vision.textfinder import TextBlock
+
+MAX_TEXT = 4000  # characters of a sighting's text kept: a wall of small ads, not a book
 
 
-def attach_phones(
-    session: Session, ingested: Sequence[IngestResult], phones: Sequence[Sequence[Phone]], seen_at: datetime
+@dataclass(frozen=True)
+class PosterReading:
+    """What was read on one flyposting sighting: the text (blocks apart by a blank line) and its phone numbers."""
+
+    text: str = ""
+    phones: tuple[Phone, ...] = ()
+
+
+def read_poster(
+    blocks: Sequence[TextBlock], size: tuple[int, int], bbox: tuple[float, float, float, float]
+) -> PosterReading | None:
+    """The reading of the text ``blocks`` (in pixels of a ``size`` = width, height picture) that lie mostly (half or
+    more) inside the normalised ``bbox`` of a poster; None when no block does."""
+    if not blocks:
+        return None
+    scale = np.array([size[0], size[1]] * 2, np.float64)
+    share = box_cover(np.array([b.xyxy for b in blocks], np.float64) / scale, np.array([bbox], np.float64))[:, 0]
+    inside = [b for b, s in zip(blocks, share.tolist(), strict=True) if s >= 0.5]
+    if not inside:
+        return None
+    phones = {p.number: p for b in inside for p in b.phones}  # a number on two copies of the sheet is one number
+    return PosterReading("\n\n".join(b.text for b in inside), tuple(phones.values()))
+
+
+def attach_readings(
+    session: Session, ingested: Sequence[IngestResult], readings: Sequence[PosterReading], seen_at: datetime
 ) -> None:
-    """Record ``phones[i]`` on the case and observation of ``ingested[i]``; a number already on that observation
-    (the same photo ingested again) is kept once."""
+    """Keep ``readings[i]`` with the case and observation of ``ingested[i]``: the text on the observation, each
+    phone number as a row; a number already on that observation (the same photo ingested again) is kept once."""
+    for result, reading in zip(ingested, readings, strict=True):
+        if reading.text:
+            text = reading.text[:MAX_TEXT]
+            session.execute(update(Observation).where(Observation.id == result.observation_id).values(text=text))
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     rows = [
         {
@@ -36,8 +70,8 @@ def attach_phones(
             "text": phone.text[:500],
             "seen_at": seen_at,
         }
-        for result, found in zip(ingested, phones, strict=True)
-        for phone in found
+        for result, reading in zip(ingested, readings, strict=True)
+        for phone in reading.phones
     ]
     if rows:
         statement = insert(CasePhone).values(rows)

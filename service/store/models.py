@@ -294,6 +294,7 @@ class Observation(Base):
     confidence: Mapped[float]
     model_version: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]
+    text: Mapped[str | None] = mapped_column(Text)  # flyposting: what was read on the poster (OCR), else None
 
 
 class CaseEvent(Base):

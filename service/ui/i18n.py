@@ -111,6 +111,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "poster.number": ("电话号码", "Number"),
     "poster.text": ("识别文字", "Text read"),
     "poster.seen": ("识别时间", "Read at"),
+    "poster.full_text": ("小广告全文", "Full text read on the posters"),
     "phone.mobile": ("手机", "mobile"),
     "phone.landline": ("固定电话", "landline"),
     # case list

@@ -352,6 +352,7 @@ def case_detail(request: Request, case_id: int, who: ViewerDep, session: Session
         "sighting": ui_queries.latest_sighting(pictures),
         "pictures": pictures,
         "phones": ui_queries.case_phones(session, case.id),
+        "poster_texts": ui_queries.poster_texts(session, case.id),
         "events": case_queries.case_events(session, case.id),
         "verdicts": case_queries.case_verdicts(session, case.id),
         "actions": [

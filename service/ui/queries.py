@@ -81,6 +81,16 @@ def case_phones(session: Session, case_id: int) -> list[CasePhone]:
     return list(session.scalars(query))
 
 
+def poster_texts(session: Session, case_id: int) -> list[tuple[datetime, str]]:
+    """What was read on a flyposting case's posters, per sighting that read anything: (seen at, text), first first."""
+    query = (
+        select(Observation.seen_at, Observation.text)
+        .where(Observation.case_id == case_id, Observation.text.is_not(None))
+        .order_by(Observation.seen_at, Observation.id)
+    )
+    return [(seen, text) for seen, text in session.execute(query) if text]
+
+
 def latest_sighting(pictures: Sequence[Picture]) -> SightingPictures:
     """The pictures of the most recent sighting among ``pictures``."""
     latest: dict[EvidenceKind, Picture] = {}

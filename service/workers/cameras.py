@@ -28,11 +28,13 @@ import numpy as np
 import numpy.typing as npt
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
 
 from domain.errors import CaseError
 from service.cases.manager import CaseManager
+from service.cases.phones import PosterReading, attach_readings, read_poster
 from service.cases.placement import Placement, locate
-from service.cases.sightings import Outcome
+from service.cases.sightings import IngestResult, Outcome
 from service.core.site import Camera, SiteConfig
 from service.evidence_render import Mark, annotate, encode_jpeg, fit, sighting_evidence, violation_label
 from service.model_version import model_version
@@ -47,6 +49,7 @@ from vision.privacy import blur_private
 from vision.rules.engine import RuleEngine, RuleOutput
 from vision.stream.reader import Frame, ReaderSettings, StreamReader, StreamState, redact_source
 from vision.stream.still import grab_still
+from vision.textfinder import TextBlock
 from vision.walltext import WallText
 
 log = logging.getLogger(__name__)
@@ -140,6 +143,16 @@ class _Report:
     frame: Frame
     out: RuleOutput
     model_version: str
+    texts: tuple[TextBlock, ...] = ()  # the small ads read on the camera's walls, in the frame's pixels
+
+
+def _keep_reading(reading: PosterReading, seen_at: datetime) -> Callable[[Session, list[IngestResult]], None]:
+    """Keep what was read on a flyposting sighting in the transaction that records it."""
+
+    def keep(session: Session, ingested: list[IngestResult]) -> None:
+        attach_readings(session, ingested, [reading], seen_at)
+
+    return keep
 
 
 def find_status(statuses: Iterable[CameraStatus], camera_id: str) -> CameraStatus:
@@ -432,8 +445,10 @@ class CameraManager:
             self.metrics.inference_ms.observe((time.perf_counter() - start) * 1000.0)
         for (cam, frame), det in zip(chunk, found, strict=True):
             h, w = frame.image.shape[:2]
+            texts: tuple[TextBlock, ...] = ()
             if self.walls is not None:  # small ads read on its walls, once every few minutes
-                det = join_posters(det, self.walls.ads(cam.config.id, frame.image, cam.where.zones, frame.t), (w, h))
+                texts = self.walls.ads(cam.config.id, frame.image, cam.where.zones, frame.t)
+                det = join_posters(det, texts, (w, h))
             with self._lock:
                 if self._cameras.get(cam.config.id) is not cam:
                     continue  # removed or restarted while the batch ran
@@ -442,7 +457,8 @@ class CameraManager:
             cam.detected += 1
             cam.seen = (frame, det)
             if out.violations or out.cleared:
-                self._reports.put(_Report(cam, frame, out, model_version(detector)))  # waits while the queue is full
+                report = _Report(cam, frame, out, model_version(detector), texts)
+                self._reports.put(report)  # waits while the queue is full
             if self.observer is not None:
                 self.observer(cam.config.id, frame, det)
 
@@ -478,10 +494,13 @@ class CameraManager:
         h, w = picture.shape[:2]
         image = DecodedImage(picture, w, h, "JPEG")
         marks = [Mark(e.bbox, violation_label(e.violation, f"{e.confidence:.2f}")) for e in out.violations]
+        size = (frame.image.shape[1], frame.image.shape[0])  # the wall text was read on the detect frame
         for i, event in enumerate(out.violations):
             try:
                 evidence = sighting_evidence(original, image, marks, i, cam.where.zones)
-                result = self.cases.ingest(event, cam.where, evidence, version, sha256)
+                reading = read_poster(report.texts, size, event.bbox)
+                then = None if reading is None else _keep_reading(reading, event.last_seen)
+                [result] = self.cases.ingest_source(cam.where, [(event, evidence)], version, sha256, then)
             except (CaseError, OSError) as exc:  # e.g. a camera added before the site was synced into the store
                 cam.error = f"case not recorded: {exc}"
                 log.warning("camera %s: %s", cam.config.id, cam.error)

@@ -164,6 +164,7 @@ class ObservationOut(Response):
     model_version: str
     created_at: datetime
     source_sha256: str
+    text: str | None = Field(None, description="flyposting: the poster's text as read (OCR); null for other kinds")
 
 
 class SuperviseRequest(Request):
