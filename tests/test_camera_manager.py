@@ -4,7 +4,7 @@ shipped model), parking rule and case manager into a SQLite store; cameras added
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from service.api.metrics import Metrics
 from service.cases.manager import CaseManager
@@ -195,19 +196,19 @@ class StuckStore(CaseManager):
         self.entered, self.release = threading.Event(), threading.Event()
         self.results: list[IngestResult] = []
 
-    def ingest(
+    def ingest_source(
         self,
-        event: ViolationEvent,
         where: Placement,
-        evidence: Sequence[EvidenceInput],
+        sightings: Sequence[tuple[ViolationEvent, Sequence[EvidenceInput]]],
         model_version: str,
         source_sha256: str,
-    ) -> IngestResult:
+        then: Callable[[Session, list[IngestResult]], None] | None = None,
+    ) -> list[IngestResult]:
         self.entered.set()
         assert self.release.wait(120), "the test never released the store"
-        result = super().ingest(event, where, evidence, model_version, source_sha256)
-        self.results.append(result)
-        return result
+        results = super().ingest_source(where, sightings, model_version, source_sha256, then)
+        self.results.extend(results)
+        return results
 
 
 def test_a_stuck_store_holds_up_no_camera_and_loses_no_event(
