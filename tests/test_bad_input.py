@@ -51,6 +51,7 @@ MARKER = f"gw-escape-{uuid.uuid4().hex[:10]}"
 # What the server itself names the files it writes under the data directory.
 SERVER_NAMES = re.compile(
     r"(gridwatch\.db(-wal|-shm|-journal)?"
+    r"|runtime-choice\.json"  # auto's measured choice of CPU runtime (vision/engines/tuning.py)
     r"|batches/[0-9a-f]{32}/\d{6}\.(jpg|jpeg|jpe|png|webp|bmp|bin)"
     r"|evidence/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.[a-z0-9]{1,8}"
     r"|evidence-private/.+\.jpg)"

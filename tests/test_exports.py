@@ -57,6 +57,14 @@ def test_table_writers_keep_unicode_and_neutralise_formulas() -> None:
     ]
 
 
+def test_xlsx_shows_control_characters_instead_of_failing_the_export() -> None:
+    """A note typed with a control character (schemathesis found one) once made the whole XLSX export a 500."""
+    table = Table("t", ["note"], [["车辆\x01占道\x1b"], ["=\x00"]])
+    sheet = load_workbook(io.BytesIO(to_xlsx(table))).active
+    assert [[c.value for c in row] for row in sheet.iter_rows()] == [["note"], ["车辆\ufffd占道\ufffd"], ["'=\ufffd"]]
+    assert "\x01" in to_csv(table).decode("utf-8")  # CSV carries them as they are
+
+
 def test_case_and_kpi_exports(api: Api) -> None:
     east, west = api.dispatch(api.open_case("cam-1", "exp-e")), api.dispatch(api.open_case("cam-2", "exp-w"))
     response = api.client.get("/api/v1/exports/cases.csv", headers=api.as_("operator"))

@@ -93,6 +93,6 @@ def refuse_duplicate_open(s: Session, case: Case, violation: Violation) -> None:
         )
     )
     if other is not None:
-        raise CaseError(
-            f"case {other} is already open for {violation} at {case.place_id}: reject case {case.id} instead"
-        )
+        # a case being filed has no id yet: there is nothing to reject, only a duplicate not to file
+        instead = "file none" if case.id is None else f"reject case {case.id}"
+        raise CaseError(f"case {other} is already open for {violation} at {case.place_id}: {instead} instead")

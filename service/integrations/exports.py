@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from openpyxl import Workbook  # type: ignore[import-untyped]  # no stubs installed (types-openpyxl)
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -59,6 +60,13 @@ def _safe(value: Cell) -> Cell:
     return value
 
 
+def _xlsx_safe(value: Cell) -> Cell:
+    """:func:`_safe`, and control characters (which a report or note typed by anyone may hold, and which XLSX's XML
+    cannot) shown as U+FFFD, so one odd character never fails a whole export."""
+    value = _safe(value)
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
 def _time(value: datetime) -> str:
     """ISO 8601 with its offset when aware (UTC rows); a local wall-clock time reads ``2026-12-03 17:18:00``."""
     return value.isoformat() if value.tzinfo is not None else value.isoformat(sep=" ")
@@ -82,7 +90,7 @@ def to_xlsx(table: Table, *more: Table) -> bytes:
         for row in each.rows:
             # Excel has no time zones: aware datetimes are written as naive UTC, as the header says (Chinese
             # tables hold naive local times already).
-            sheet.append([v.replace(tzinfo=None) if isinstance(v, datetime) else _safe(v) for v in row])
+            sheet.append([v.replace(tzinfo=None) if isinstance(v, datetime) else _xlsx_safe(v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -19,7 +19,7 @@ from service.ui.i18n import Lang
 # (pattern of the API's ``detail``, Chinese)
 DETAILS: tuple[tuple[str, str], ...] = (
     (
-        r"^case (\d+) is already open for \S+ at (\S+): reject case \d+ instead$",
+        r"^case (\d+) is already open for \S+ at (\S+): (reject case \d+|file none) instead$",
         "该点位已有同类未结案件 #$1，无需重复登记",
     ),
     (r"^unknown place '(.*)': not in the site configuration$", "没有这个点位：$1"),
