@@ -82,8 +82,10 @@ def test_http_mjpeg_stream(mjpeg_server: MjpegServer, readers: list[StreamReader
 def test_file_plays_at_its_own_pace_and_loops(car_cut: Path, readers: list[StreamReader]) -> None:
     looping = start(readers, str(car_cut), 5.0, settings=ReaderSettings(loop_files=True))
     once = start(readers, str(car_cut), 5.0)
-    wait_for(lambda: once.status().state is StreamState.OFFLINE and sampled(once) > 0, 15, "the file to end")
-    assert once.status().last_error == "end of file" and not once.running
+    # the reader reports the end of the file just before its thread returns: wait for both
+    ended = lambda: once.status().state is StreamState.OFFLINE and sampled(once) > 0 and not once.running  # noqa: E731
+    wait_for(ended, 15, "the file to end")
+    assert once.status().last_error == "end of file"
     # 1.6 s at 12.5 fps is 20 frames, every one read; sampling at 5 fps converts some and passes over the rest
     status = once.status()
     assert status.frames_read == 20 and sampled(once) + status.frames_skipped + status.frames_rejected == 20
