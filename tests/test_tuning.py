@@ -13,13 +13,14 @@ from domain.errors import ModelError
 from service.core.config import COCO_MODEL, DEFAULT_MODEL
 from tests.conftest import SAMPLES
 from vision.detector import Detector
-from vision.engines import Engine, tuning
+from vision.engines import Engine, file_sha256, tuning
 from vision.engines.ort_engine import OrtEngine
 from vision.engines.ov_engine import OpenVinoEngine
 from vision.engines.tuning import Trial, fastest_cpu_engine, pick, tuning_key
 from vision.imageio import read_image
 
 CPU = ("CPUExecutionProvider",)
+COCO_SHA = file_sha256(COCO_MODEL)
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +39,14 @@ def _ov(path: Path = COCO_MODEL) -> Callable[[], Engine]:
 
 def _fastest(cache: Path | None, open_ov: Callable[[], Engine] | None = None) -> tuple[Engine, Trial | None]:
     return fastest_cpu_engine(
-        COCO_MODEL, _ort(), open_ov or _ov(), threads=0, mode="latency", openvino_version="v", cache=cache
+        COCO_MODEL,
+        _ort(),
+        open_ov or _ov(),
+        model_sha256=COCO_SHA,
+        threads=0,
+        mode="latency",
+        openvino_version="v",
+        cache=cache,
     )
 
 
@@ -77,7 +85,7 @@ def test_the_faster_runtime_runs_and_the_choice_is_kept(tmp_path: Path) -> None:
 @pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
 def test_a_kept_choice_is_reused_without_measuring(tmp_path: Path, runtime: str) -> None:
     cache = tmp_path / "runtime-choice.json"
-    key = tuning_key(COCO_MODEL, 0, "latency", "v")
+    key = tuning_key(COCO_SHA, 0, "latency", "v")
     entry = {"runtime": runtime, "onnxruntime_ms": 1.0, "openvino_ms": 2.0, "batch": 1, "cpu": "x", "measured_at": "t"}
     cache.write_text(json.dumps({key: entry}), encoding="utf-8")
 
@@ -94,7 +102,7 @@ def test_an_unreadable_cache_is_measured_again_and_rewritten(tmp_path: Path, con
     cache.write_text(content, encoding="utf-8")
     _, trial = _fastest(cache)
     assert trial is not None
-    assert tuning_key(COCO_MODEL, 0, "latency", "v") in json.loads(cache.read_text(encoding="utf-8"))
+    assert tuning_key(COCO_SHA, 0, "latency", "v") in json.loads(cache.read_text(encoding="utf-8"))
 
 
 def test_a_model_openvino_cannot_run_stays_on_onnxruntime(tmp_path: Path) -> None:
@@ -107,11 +115,11 @@ def test_a_model_openvino_cannot_run_stays_on_onnxruntime(tmp_path: Path) -> Non
 
 def test_the_choice_depends_on_the_model_threads_and_mode() -> None:
     keys = {
-        tuning_key(COCO_MODEL, 0, "latency", "v"),
-        tuning_key(DEFAULT_MODEL, 0, "latency", "v"),
-        tuning_key(COCO_MODEL, 1, "latency", "v"),
-        tuning_key(COCO_MODEL, 0, "throughput", "v"),
-        tuning_key(COCO_MODEL, 0, "latency", "w"),
+        tuning_key(COCO_SHA, 0, "latency", "v"),
+        tuning_key(file_sha256(DEFAULT_MODEL), 0, "latency", "v"),
+        tuning_key(COCO_SHA, 1, "latency", "v"),
+        tuning_key(COCO_SHA, 0, "throughput", "v"),
+        tuning_key(COCO_SHA, 0, "latency", "w"),
     }
     assert len(keys) == 5
 

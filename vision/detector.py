@@ -4,7 +4,6 @@ mapping back to photo pixels."""
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import numpy.typing as npt
 
 from domain.errors import ModelError
 from vision.detections import Detections
-from vision.engines import Engine, Mode
+from vision.engines import Engine, Mode, file_sha256
 from vision.engines.factory import open_engine
 from vision.imageio import DecodedImage
 from vision.postprocess import RawBoxes, decode_dense, decode_end2end
@@ -66,7 +65,7 @@ def _read_thresholds(meta: Mapping[str, str], names: Sequence[str], path: Path) 
     return {str(k): float(v) for k, v in value.items()}
 
 
-def _read_info(engine: Engine, path: Path) -> ModelInfo:
+def _read_info(engine: Engine, path: Path, sha256: str) -> ModelInfo:
     meta = engine.metadata
     in_shape, out_shape = engine.input_shape, engine.output_shape
     if len(in_shape) != 4 or len(out_shape) != 3:
@@ -98,7 +97,7 @@ def _read_info(engine: Engine, path: Path) -> ModelInfo:
         end2end=end2end,
         dynamic=not (isinstance(h, int) and isinstance(w, int)),
         batch=in_shape[0] if isinstance(in_shape[0], int) else None,
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        sha256=sha256,
         thresholds=_read_thresholds(meta, names, path),
     )
 
@@ -149,9 +148,10 @@ class Detector:
             raise ModelError(f"model file not found: {path}")
         if not 0.0 <= conf <= 1.0 or not 0.0 < iou <= 1.0:
             raise ModelError(f"conf must be in [0, 1] and iou in (0, 1], got conf={conf} iou={iou}")
-        self.engine = open_engine(path, choose_backend(providers, precision), threads, mode, tuning_cache)
+        sha256 = file_sha256(path)  # once: it names the model in reports and keys the runtime choice
+        self.engine = open_engine(path, choose_backend(providers, precision), threads, mode, tuning_cache, sha256)
         self.path = path
-        self.info = _read_info(self.engine, path)
+        self.info = _read_info(self.engine, path, sha256)
         self.imgsz = imgsz or self.info.imgsz
         if self.imgsz % self.info.stride:
             raise ModelError(f"imgsz {self.imgsz} must be a multiple of the model stride {self.info.stride}")

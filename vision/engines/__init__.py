@@ -3,7 +3,9 @@ and OpenVINO (CPU), both reading the same ``.onnx`` files."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
@@ -38,3 +40,12 @@ class Engine(Protocol):
     def run(self, blob: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
         """The head output (B, rows, columns) for an input (B, 3, H, W) of ``input_dtype``; thread-safe."""
         ...
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a model file: the identity of the exact model version (reports, the runtime-choice cache)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

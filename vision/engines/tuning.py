@@ -80,14 +80,11 @@ def cpu_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     return platform.processor() or platform.machine()
 
 
-def tuning_key(path: Path, threads: int, mode: Mode, openvino_version: str) -> str:
-    """What the answer depends on, hashed: the model's bytes, the CPU, both runtimes' versions, threads, mode."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
+def tuning_key(model_sha256: str, threads: int, mode: Mode, openvino_version: str) -> str:
+    """What the answer depends on, hashed: the model's bytes (their SHA-256), the CPU, both runtimes' versions,
+    threads, mode."""
     parts = [
-        digest.hexdigest(),
+        model_sha256,
         cpu_name(),
         " ".join(sorted(cpu_flags())),
         ort.__version__,
@@ -178,6 +175,7 @@ def fastest_cpu_engine(
     open_ort: Callable[[], Engine],
     open_openvino: Callable[[], Engine],
     *,
+    model_sha256: str,
     threads: int,
     mode: Mode,
     openvino_version: str,
@@ -190,7 +188,7 @@ def fastest_cpu_engine(
     ``cache``) is reused without measuring.
     """
     ort_engine = open_ort()  # first: a file no runtime can load fails here, with onnxruntime's reason
-    key = tuning_key(path, threads, mode, openvino_version)
+    key = tuning_key(model_sha256, threads, mode, openvino_version)
     known = _cached(cache, key)
     if known is not None and known.runtime == "onnxruntime":
         return ort_engine, known
