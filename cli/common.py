@@ -46,6 +46,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
 def port(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 65535:
@@ -74,8 +81,9 @@ def add_runtime_flags(parser: argparse.ArgumentParser) -> None:
     GRIDWATCH_PRECISION, else auto)."""
     parser.add_argument(
         "--providers",
-        help="inference runtime: auto (onnxruntime: TensorRT, CUDA or CPU as installed), openvino, cpu, cuda, "
-        "tensorrt (default auto)",
+        help="inference runtime: auto (TensorRT or CUDA where installed; on a CPU, onnxruntime or OpenVINO FP32, "
+        "whichever the model runs faster on this machine, measured once and cached), openvino, cpu, cuda, tensorrt "
+        "(default auto)",
     )
     parser.add_argument(
         "--precision",

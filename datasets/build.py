@@ -23,7 +23,7 @@ import numpy.typing as npt
 from datasets.dedup import dhash, find_duplicates, hamming
 from datasets.flyposting import Background, find_cjk_fonts, read_avoid_boxes, synthesize
 from datasets.sources import SOURCES, Sample, iter_samples, label_path
-from datasets.split import DEFAULT_FRACTIONS, SPLITS, assign_splits, validate_fractions
+from datasets.split import DEFAULT_FRACTIONS, SPLITS, components, splits_of, validate_fractions
 from domain.errors import ImageError
 from domain.taxonomy import LABEL_NAMES
 from vision.detections import Detections
@@ -68,6 +68,8 @@ class BuildReport:
         synthetic_images: synthetic flyposting images written (train split only; included in ``images``).
         synthetic_boxes: label -> boxes on synthetic images (included in ``label_boxes``).
         synthetic_fonts: font files the synthetic ads were rendered with.
+        clusters: image file stem -> its split component (``datasets.split.components``): photos that are not
+            independent evidence (copies, one street run, one bin point); evaluation resamples whole clusters.
         seconds: wall time of the build.
     """
 
@@ -91,6 +93,7 @@ class BuildReport:
     synthetic_images: int = 0
     synthetic_boxes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LABEL_NAMES, 0))
     synthetic_fonts: list[str] = field(default_factory=list)
+    clusters: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
     def count(self, split: str, ids: npt.NDArray[np.int32]) -> None:
@@ -126,6 +129,7 @@ class BuildReport:
             "synthetic_boxes": self.synthetic_boxes,
             "synthetic_prefix": SYNTH_PREFIX,
             "synthetic_fonts": self.synthetic_fonts,
+            "clusters": self.clusters,
             "seconds": round(self.seconds, 1),
         }
 
@@ -439,7 +443,8 @@ def build_dataset(
     dup = find_duplicates(np.array(hashes, dtype=np.uint64), max_distance)
     overrides = {name: spec.fractions for name, spec in SOURCES.items() if spec.fractions is not None}
     generation = {name: spec.generation for name, spec in SOURCES.items()}
-    splits = assign_splits([s.group for s in readable], dup, fracs, overrides, generation)
+    keys = components([s.group for s in readable], dup, generation)
+    splits = splits_of(keys, fracs, overrides)
 
     for split in SPLITS:
         (out / "images" / split).mkdir(parents=True)
@@ -451,8 +456,8 @@ def build_dataset(
     used_names: set[str] = set()
     backgrounds: list[tuple[Sample, npt.NDArray[np.int32], npt.NDArray[np.float32]]] = []
     source_counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for sample, image_hash, dup_id, split, (p_ids, p_boxes) in zip(
-        readable, hashes, dup.tolist(), splits.tolist(), extra, strict=True
+    for sample, image_hash, dup_id, split, key, (p_ids, p_boxes) in zip(
+        readable, hashes, dup.tolist(), splits.tolist(), keys, extra, strict=True
     ):
         kept = kept_by_dup[int(dup_id), sample.source]
         twin = next((k for h, k in kept if hamming(h, image_hash) <= max_distance), None)
@@ -468,6 +473,7 @@ def build_dataset(
         used_names.add(name)
         # Original bytes: re-encoding would add a second round of JPEG loss.
         shutil.copyfile(sample.image, out / "images" / split / f"{name}{sample.image.suffix.lower()}")
+        report.clusters[name] = key
         ids = np.concatenate((sample.class_id, p_ids))
         boxes = np.concatenate((sample.xywhn, p_boxes))
         (out / "labels" / split / f"{name}.txt").write_text(_yolo_lines(ids, boxes), encoding="utf-8")

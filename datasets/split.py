@@ -122,8 +122,20 @@ def assign_splits(
     Raises:
         ValueError: for invalid fractions or length mismatch.
     """
+    return splits_of(components(groups, duplicate_of, generation), fractions, overrides)
+
+
+def splits_of(
+    keys: Sequence[str],
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    overrides: Mapping[str, Sequence[float]] | None = None,
+) -> npt.NDArray[np.str_]:
+    """Split name per image from its component key (:func:`components`); see :func:`assign_splits`.
+
+    Returns:
+        (N,) array of ``"train"``, ``"val"`` or ``"test"``.
+    """
     fracs = validate_fractions(fractions)
     per_source = {name: validate_fractions(f) for name, f in (overrides or {}).items()}
-    keys = components(groups, duplicate_of, generation)
     chosen = {k: split_of(k, per_source.get(k.split("/", 1)[0], fracs)) for k in set(keys)}
     return np.array([chosen[k] for k in keys], dtype="<U5")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -167,6 +168,21 @@ def test_components_do_not_straddle_splits(built: tuple[Path, BuildReport]) -> N
         if name in split_of:
             splits_by_group[s.group].add(split_of[name])
     assert splits_by_group and all(len(v) == 1 for v in splits_by_group.values()), splits_by_group
+
+
+@needs_data
+def test_the_card_names_each_images_cluster(built: tuple[Path, BuildReport]) -> None:
+    # evaluation resamples whole clusters: every written image has one, and photos of one group share it
+    out, _ = built
+    clusters = json.loads((out / "card.json").read_text(encoding="utf-8"))["clusters"]
+    assert set(clusters) == {p.stem for p in (out / "images").glob("*/*.jpg")}
+    cluster_by_group: dict[str, set[str]] = defaultdict(set)
+    for s in iter_samples(DATA, SUBSET):
+        name = f"{s.source}__{s.image.stem}"
+        if name in clusters:
+            cluster_by_group[s.group].add(clusters[name])
+    assert all(len(v) == 1 for v in cluster_by_group.values())
+    assert len(set(clusters.values())) < len(clusters)  # some photos do share a cluster
 
 
 @needs_data

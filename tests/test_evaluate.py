@@ -12,7 +12,7 @@ import pytest
 from cli.main import main
 from datasets.build import build_dataset
 from domain.taxonomy import LABEL_NAMES
-from service.core.config import COCO_MODEL
+from service.core.config import COCO_MODEL, DEFAULT_MODEL
 from training.evaluate import load_split
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -125,7 +125,11 @@ def test_eval_end_to_end_with_coco_model(
     assert 0.0 <= bicycle["ap50"] <= 1.0 and 0.0 <= bicycle["ap50_95"] <= bicycle["ap50"]
     # No source boxes cars exhaustively and there are no pseudo-labels: car is n/a, not 0.
     assert labels["car"]["instances"] == 0 and labels["car"]["ap50"] is None
-    assert "| bicycle | 0.500 |" in table and "| car | 0.250 | 0 | 0 | n/a | n/a | n/a | n/a |" in table
+    assert "| bicycle | 0.500 |" in table and "| car | 0.250 | 0 | 0 | n/a | n/a | n/a | n/a | n/a | n/a |" in table
+    # The 90 % interval resamples the dataset's clusters; it brackets a label's AP50 of the split
+    low, high = bicycle["ap50_ci"]
+    assert data["ci_level"] == 0.9 and data["ci_clustered"] is True and "bootstrap resamples of whole clusters" in table
+    assert 0.0 <= low <= bicycle["ap50"] <= high <= 1.0 and labels["car"]["ap50_ci"] is None
     # Per source: every test image's source is listed, and the sources' counts add up to the split's.
     sources = data["sources"]
     stems = {p.stem.split("__", 1)[0] for p in (real_dataset / "images" / "test").iterdir()}
@@ -138,6 +142,30 @@ def test_eval_end_to_end_with_coco_model(
     if bicycle["instances"] >= 10:
         assert data["worst_source"]["bicycle"] == {"source": "bicycle_rf2000", "ap50": bicycle["ap50"]}
     assert "| bicycle | bicycle_rf2000 |" in table and "Per source:" in table
+
+
+def test_eval_against_a_baseline_prints_the_change_per_label_and_source(
+    real_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The shipped model scores bicycle with the COCO network inside it, the same weights as the COCO model's own
+    report = tmp_path / "eval.json"
+    args = ["eval", str(real_dataset), "--model", str(DEFAULT_MODEL), "--baseline", str(COCO_MODEL), "--imgsz", "512"]
+    assert main([*args, "--rounds", "200", "--json", str(report)]) == 0
+    table = capsys.readouterr().out
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["baseline"]["model"] == str(COCO_MODEL)
+    changes = {(ch["label"], ch["source"]): ch for ch in data["changes"]}
+    # only the labels both models predict are compared
+    assert {label for label, _ in changes} <= {"person", "car", "truck", "bus", "motorcycle", "bicycle"}
+    bicycle = changes["bicycle", None]
+    assert bicycle["change"] == pytest.approx(0.0, abs=0.02) and bicycle["verdict"] == "no clear change"
+    assert "AP50 change from yolo26n-coco.onnx to gridwatch-yolo26n.onnx" in table and "| bicycle | **all** |" in table
+
+
+def test_eval_baseline_needs_resamples(real_dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["eval", str(real_dataset), "--baseline", str(COCO_MODEL), "--rounds", "0"]
+    assert main(args) == 2
+    assert "--rounds" in capsys.readouterr().err
 
 
 def test_eval_rejects_threshold_for_unshared_label(real_dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:

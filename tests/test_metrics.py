@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from vision.boxes import box_iou
-from vision.metrics import IOU_THRESHOLDS, ImageEval, average_precision, evaluate, match_detections
+from vision.metrics import (
+    IOU_THRESHOLDS,
+    ImageEval,
+    ap50_draws,
+    average_precision,
+    cluster_weights,
+    evaluate,
+    match_detections,
+)
 
 NAN = math.nan
 BOX = [0.0, 0.0, 10.0, 10.0]
@@ -133,7 +141,7 @@ def test_classes_are_scored_separately() -> None:
     assert math.isnan(m.ap50[1]) and m.false_alarm[1] == 1.0
 
 
-def _random_scenes(rng: np.random.Generator, n_images: int, n_cls: int) -> list[ImageEval]:
+def random_scenes(rng: np.random.Generator, n_images: int, n_cls: int) -> list[ImageEval]:
     """Scenes of separate boxes with jittered, missed, duplicated and spurious detections."""
     scenes = []
     for _ in range(n_images):
@@ -164,7 +172,7 @@ def test_ap_agrees_with_ultralytics() -> None:
     from ultralytics.utils.metrics import ap_per_class
 
     n_cls = 3
-    scenes = _random_scenes(np.random.default_rng(0), 300, n_cls)
+    scenes = random_scenes(np.random.default_rng(0), 300, n_cls)
     ours = evaluate(scenes, np.full(n_cls, 0.5))
 
     # Ultralytics' own matching and AP on the same boxes, image by image as its DetectionValidator does.
@@ -192,3 +200,53 @@ def test_ap_agrees_with_ultralytics() -> None:
     print(f"AP50 ours {ours.ap50} ultralytics {ap[:, 0]}; AP50-95 ours {ours.ap50_95} ultralytics {ap.mean(1)}")
     np.testing.assert_allclose(ours.ap, ap, atol=0.01)
     assert 0.3 < ours.ap50_95.mean() < 0.95  # a curve with real misses and false positives, not a trivial 0 or 1
+
+
+# ---- bootstrap: resampled AP50 equals AP50 of the resampled split ----------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_weighted_ap50_equals_ap50_of_the_split_with_images_repeated(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    scenes = random_scenes(rng, 60, 3)
+    weights = rng.integers(0, 4, (4, len(scenes))).astype(float)
+    weights[0] = 1.0  # the split itself
+    draws = ap50_draws(scenes, 3, weights)
+    for r, w in enumerate(weights.astype(int)):
+        repeated = [s for s, k in zip(scenes, w.tolist(), strict=True) for _ in range(k)]
+        np.testing.assert_allclose(draws[r], evaluate(repeated, np.full(3, 0.5)).ap50, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [
+        ([1.0, 1.0], 0.5),  # the false alarm outscores the hit: precision 1/2 at full recall
+        ([1.0, 3.0], 0.25),  # the false-alarm photo drawn three times
+        ([2.0, 0.0], 1.0),  # only the hit's photo, twice
+        ([0.0, 3.0], NAN),  # no ground truth drawn: undefined, not 0
+    ],
+)
+def test_resampled_ap50_by_hand(weights: list[float], expected: float) -> None:
+    scenes = [img([BOX], [0], [BOX], [0.9], [0]), img([], [], [FAR], [0.95], [0])]
+    np.testing.assert_allclose(ap50_draws(scenes, 1, np.array([weights]))[0], [expected], equal_nan=True)
+
+
+def test_weights_of_the_wrong_shape_are_refused() -> None:
+    with pytest.raises(ValueError, match="weights must be"):
+        ap50_draws([img([BOX], [0], [BOX], [0.9], [0])], 1, np.ones(1))
+
+
+def test_cluster_weights_draw_whole_clusters_within_each_stratum() -> None:
+    clusters = ["a", "a", "b", "c", "c", "c", "a", "x", "y"]
+    strata = ["s1"] * 7 + ["s2"] * 2
+    w = cluster_weights(clusters, strata, 500, np.random.default_rng(0))
+    assert w.shape == (500, 9)
+    # every photo of a cluster counts as often as the others; "a" of s1 is one cluster however far apart
+    for members in ([0, 1, 6], [3, 4, 5]):
+        assert (w[:, members] == w[:, members[:1]]).all()
+    # each resample draws as many clusters as the stratum has: 3 in s1, 2 in s2
+    assert (w[:, [0, 2, 3]].sum(axis=1) == 3).all() and (w[:, [7, 8]].sum(axis=1) == 2).all()
+    assert np.allclose(w[:, [0, 2, 3, 7, 8]].mean(axis=0), 1.0, atol=0.15)  # each cluster drawn once on average
+    np.testing.assert_array_equal(w, cluster_weights(clusters, strata, 500, np.random.default_rng(0)))
+    with pytest.raises(ValueError, match="differ in length"):
+        cluster_weights(clusters, strata[:-1], 5, np.random.default_rng(0))

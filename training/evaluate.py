@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from datasets.sources import SOURCES
 from training.detections import SplitDetections
 from training.reviewed import ReviewedLabels, apply_reviewed
 from vision.detector import Detector
-from vision.metrics import DetectionMetrics, ImageEval, evaluate
+from vision.metrics import DetectionMetrics, ImageEval, ap50_draws, cluster_weights, evaluate
 from vision.pipeline import detect_sources
 from vision.sources import IMAGE_SUFFIXES, iter_sources
 
@@ -31,9 +31,20 @@ AP_CONF = 0.001  # score floor for AP: the whole precision-recall curve, as COCO
 DEFAULT_THRESHOLD = 0.25  # operating threshold of a label the model metadata does not name (detect's --conf)
 SYNTHETIC_PREFIX = "synth_"
 MIN_SOURCE_INSTANCES = 10  # a source's AP50 of a label is reported as its worst only with this many boxes
+BOOTSTRAP_ROUNDS = 1000  # resamples behind each confidence interval
+CI_LEVEL = 0.90  # confidence intervals span the 5th to the 95th percentile of the resamples
 
 ProgressFn = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each image."""
+
+
+def _cell(x: object) -> str:
+    """A table cell: n/a, a count, a figure to 3 places, or an interval ``lo-hi``."""
+    if x is None:
+        return "n/a"
+    if isinstance(x, list):
+        return "-".join(f"{v:.3f}" for v in x)
+    return f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,22 @@ def _card(dataset: Path) -> dict[str, object]:
     return card
 
 
+def read_clusters(dataset: Path, paths: Sequence[Path]) -> tuple[list[str], bool]:
+    """The cluster of each image (``card.json`` ``clusters``: its split component, see ``gridwatch dataset build``).
+
+    Returns:
+        (N,) cluster keys, and whether the dataset records them; a dataset built before they were recorded gives
+        each image a cluster of its own (intervals then treat related photos as independent: too narrow).
+    """
+    recorded = _card(dataset).get("clusters")
+    if not isinstance(recorded, dict) or not recorded:
+        return [p.stem for p in paths], False
+    missing = [p.name for p in paths if p.stem not in recorded]
+    if missing:
+        raise ValueError(f"{dataset}/card.json names no cluster for {len(missing)} images (e.g. {missing[0]})")
+    return [str(recorded[p.stem]) for p in paths], True
+
+
 def load_split(
     dataset: Path, split: str = "test", *, pseudo_gt: bool = False
 ) -> tuple[tuple[str, ...], list[SplitImage]]:
@@ -175,6 +202,10 @@ class EvalReport:
         reviewed: the reviewed ground-truth file that replaced the dataset's boxes of its labels, if any.
         by_source: the same metrics over each source's images alone (source -> metrics), sources in name
             order: a model that generalises is judged by its worst source, not by the mix.
+        ap50_ci: (C, 2) 90 % bootstrap interval of each label's AP50 (whole clusters resampled within each
+            source, :data:`BOOTSTRAP_ROUNDS` times); NaN where undefined; None when not computed.
+        source_ap50_ci: source -> (C, 2) the same interval over that source's images.
+        clustered: whether the intervals resampled the dataset's clusters (False: each image its own).
     """
 
     dataset: Path
@@ -189,13 +220,22 @@ class EvalReport:
     metrics: DetectionMetrics
     reviewed: Path | None = None
     by_source: Mapping[str, DetectionMetrics] = field(default_factory=dict)
+    ap50_ci: npt.NDArray[np.float64] | None = None
+    source_ap50_ci: Mapping[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    clustered: bool = True
 
-    def _rows(self, metrics: DetectionMetrics | None = None) -> dict[str, dict[str, float | int | None]]:
-        """Per evaluated label, the figures of ``metrics`` (default: the whole split)."""
+    def _rows(
+        self, metrics: DetectionMetrics | None = None, ci: npt.NDArray[np.float64] | None = None
+    ) -> dict[str, dict[str, object]]:
+        """Per evaluated label, the figures of ``metrics`` and interval ``ci`` (default: the whole split's)."""
         m = self.metrics if metrics is None else metrics
+        ci = self.ap50_ci if metrics is None else ci
 
         def num(x: float) -> float | None:
             return None if math.isnan(x) else round(float(x), 4)
+
+        def interval(c: int) -> list[float] | None:
+            return None if ci is None or np.isnan(ci[c]).any() else [round(float(v), 4) for v in ci[c]]
 
         return {
             name: {
@@ -204,6 +244,7 @@ class EvalReport:
                 "instances": int(m.instances[c]),
                 "negatives": int(m.negatives[c]),
                 "ap50": num(m.ap50[c]),
+                "ap50_ci": interval(c),
                 "ap50_95": num(m.ap50_95[c]),
                 "precision": num(m.precision[c]),
                 "recall": num(m.recall[c]),
@@ -238,7 +279,12 @@ class EvalReport:
                 "ap50_95": None if math.isnan(ap50_95) else round(ap50_95, 4),
             },
             "labels": {name: {"in_model": name in rows, **rows.get(name, {})} for name in self.names},
-            "sources": {source: self._rows(metrics) for source, metrics in self.by_source.items()},
+            "ci_level": CI_LEVEL if self.ap50_ci is not None else None,
+            "ci_clustered": self.clustered,
+            "sources": {
+                source: self._rows(metrics, self.source_ap50_ci.get(source))
+                for source, metrics in self.by_source.items()
+            },
             "worst_source": {
                 name: {"source": source, "ap50": round(ap50, 4)}
                 for name, (source, ap50) in self.worst_sources().items()
@@ -261,46 +307,45 @@ class EvalReport:
         return worst
 
     def source_markdown(self) -> str:
-        """Markdown table: per evaluated label and source, images, boxes, AP50, image recall and false alarms."""
+        """Markdown table: per evaluated label and source, images, boxes, AP50 (and interval), image recall and
+        false alarms."""
         if not self.by_source:
             return ""
-
-        def cell(x: float | int | None) -> str:
-            return "n/a" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
-
         lines = [
-            "| label | source | images | instances | negatives | AP50 | image recall | false-alarm rate |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
+            "| label | source | images | instances | negatives | AP50 | AP50 90 % CI | image recall "
+            "| false-alarm rate |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
-        rows = {source: self._rows(m) for source, m in self.by_source.items()}
-        keys = ("images", "instances", "negatives", "ap50", "recall", "false_alarm_rate")
+        rows = {source: self._rows(m, self.source_ap50_ci.get(source)) for source, m in self.by_source.items()}
+        keys = ("images", "instances", "negatives", "ap50", "ap50_ci", "recall", "false_alarm_rate")
         for name in self._rows():
             for source, by_label in rows.items():
                 row = by_label[name]
                 if row["images"] or row["negatives"]:  # sources that annotate the label
-                    lines.append(f"| {name} | {source} | " + " | ".join(cell(row[k]) for k in keys) + " |")
+                    lines.append(f"| {name} | {source} | " + " | ".join(_cell(row[k]) for k in keys) + " |")
         return "\n".join(lines)
 
     def markdown(self) -> str:
         """Markdown table of the evaluated labels, "n/a" where a value is undefined."""
-
-        def cell(x: float | int | None) -> str:
-            return "n/a" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
-
+        cell = _cell
         lines = [
             f"{self.model.name} on {self.dataset.name}/{self.split}: {self.n_images} images"
             + (" (pseudo-labels count as ground truth)" if self.pseudo_gt else "")
             + (f", ground truth of the evaluated labels from {self.reviewed}" if self.reviewed else ""),
             "",
-            "| label | threshold | images | instances | AP50 | AP50-95 | P | R | false-alarm rate |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| label | threshold | images | instances | AP50 | AP50 90 % CI | AP50-95 | P | R | false-alarm rate |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, row in self._rows().items():
-            keys = ("threshold", "images", "instances", "ap50", "ap50_95", "precision", "recall", "false_alarm_rate")
+            keys = (
+                "threshold",
+                *("images", "instances", "ap50", "ap50_ci", "ap50_95"),
+                *("precision", "recall", "false_alarm_rate"),
+            )
             lines.append(f"| {name} | " + " | ".join(cell(row[k]) for k in keys) + " |")
         ap50, ap50_95 = self.mean_ap()
         lines.append(
-            f"| **mean** | | | | {cell(None if math.isnan(ap50) else ap50)} | "
+            f"| **mean** | | | | {cell(None if math.isnan(ap50) else ap50)} | | "
             f"{cell(None if math.isnan(ap50_95) else ap50_95)} | | | |"
         )
         missing = [n for n, ok in zip(self.names, self.in_model.tolist(), strict=True) if not ok]
@@ -324,6 +369,16 @@ class EvalReport:
             "AP: COCO 101-point, boxes at score >= the detector's conf. P/R/false-alarm rate: per image at the "
             "threshold; false alarms over images without the label from sources that annotate it.",
         ]
+        if self.ap50_ci is not None:
+            lines.append(
+                f"AP50 90 % CI: {BOOTSTRAP_ROUNDS} bootstrap resamples of "
+                + (
+                    "whole clusters (copies of a photo, one street run, one bin point) within each source."
+                    if self.clustered
+                    else "single images within each source (the dataset records no clusters: rebuild it for "
+                    "intervals that do not treat related photos as independent)."
+                )
+            )
         per_source = self.source_markdown()
         if per_source:
             lines += ["", "Per source:", "", per_source]
@@ -379,6 +434,8 @@ def evaluate_split(
     progress: ProgressFn | None = None,
     reviewed: ReviewedLabels | None = None,
     reviewed_path: Path | None = None,
+    rounds: int = BOOTSTRAP_ROUNDS,
+    seed: int = 0,
 ) -> tuple[EvalReport, SplitDetections]:
     """Detect on every image of ``dataset/images/SPLIT`` and score the labels the model shares with the dataset.
 
@@ -393,6 +450,8 @@ def evaluate_split(
         progress: called after each image.
         reviewed: reviewed ground truth (:mod:`training.reviewed`): evaluate only its images and score only its
             labels there, against its boxes; ``reviewed_path`` names it in the report.
+        rounds: bootstrap resamples behind the AP50 intervals (0: no intervals).
+        seed: seed of the resampling (the same seed resamples two models' runs alike).
 
     Returns:
         The report, and the ground truth and detections it was computed from.
@@ -416,10 +475,18 @@ def evaluate_split(
     )
     operating = np.nan_to_num(thresholds, nan=1.0)
     sources = np.array([path.stem.split("__", 1)[0] for path in found.paths])
-    by_source = {
-        str(source): evaluate([im for im, ok in zip(found.images, sources == source, strict=True) if ok], operating)
-        for source in sorted(set(sources.tolist()))
-    }
+    masks = {str(source): sources == source for source in sorted(set(sources.tolist()))}
+    by_source = {source: evaluate(pick(found.images, mask), operating) for source, mask in masks.items()}
+    clusters, clustered = read_clusters(dataset, found.paths)
+    ap50_ci: npt.NDArray[np.float64] | None = None
+    source_ci: dict[str, npt.NDArray[np.float64]] = {}
+    if rounds > 0:
+        weights = cluster_weights(clusters, sources.tolist(), rounds, np.random.default_rng(seed))
+        ap50_ci = _interval(ap50_draws(found.images, len(names), weights))
+        source_ci = {
+            source: _interval(ap50_draws(pick(found.images, mask), len(names), weights[:, mask]))
+            for source, mask in masks.items()
+        }
     report = EvalReport(
         dataset=dataset,
         split=split,
@@ -433,5 +500,23 @@ def evaluate_split(
         metrics=evaluate(found.images, operating),
         reviewed=reviewed_path,
         by_source=by_source,
+        ap50_ci=ap50_ci,
+        source_ap50_ci=source_ci,
+        clustered=clustered,
     )
     return report, found
+
+
+def pick(images: Sequence[ImageEval], mask: npt.NDArray[np.bool_]) -> list[ImageEval]:
+    """The images where ``mask`` (N,) is True."""
+    return [im for im, ok in zip(images, mask.tolist(), strict=True) if ok]
+
+
+def _interval(draws: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """(R, C) resampled values -> (C, 2) central :data:`CI_LEVEL` interval; NaN where no resample defines it."""
+    tail = (1.0 - CI_LEVEL) / 2 * 100
+    out = np.full((draws.shape[1], 2), np.nan)
+    defined = ~np.isnan(draws).all(axis=0)
+    if defined.any():
+        out[defined] = np.nanpercentile(draws[:, defined], [tail, 100 - tail], axis=0).T
+    return out

@@ -140,6 +140,62 @@ def _rate(num: IntArray, den: IntArray) -> FloatArray:
     return np.asarray(np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0), np.float64)
 
 
+@dataclass(frozen=True)
+class _Matched:
+    """Every image matched once, per label; what AP, image-level rates and resampled AP are computed from.
+
+    Attributes:
+        gt_count: (N, C) ground-truth boxes per image and label, 0 where the label is not annotated.
+        top_score: (N, C) highest detection score per image and label (-inf: none).
+        labelled: (N, C) labels annotated exhaustively per image.
+        tp: per label, (D_c, T) true-positive flags of its detections on labelled images.
+        score: per label, (D_c,) their scores.
+        image: per label, (D_c,) index of the image each detection is on.
+    """
+
+    gt_count: IntArray
+    top_score: FloatArray
+    labelled: BoolArray
+    tp: list[BoolArray]
+    score: list[FloatArray]
+    image: list[IntArray]
+
+
+def _match(images: Sequence[ImageEval], n_cls: int, iou_thresholds: FloatArray) -> _Matched:
+    n_img = len(images)
+    gt_count = np.zeros((n_img, n_cls), np.int64)
+    top_score = np.full((n_img, n_cls), -np.inf)
+    labelled = np.zeros((n_img, n_cls), bool)
+    tps: list[list[BoolArray]] = [[] for _ in range(n_cls)]
+    scores: list[list[FloatArray]] = [[] for _ in range(n_cls)]
+    owner: list[list[IntArray]] = [[] for _ in range(n_cls)]
+    for i, im in enumerate(images):
+        lab = np.asarray(im.labelled, bool).reshape(n_cls)
+        gt_xyxy = np.asarray(im.gt_xyxy, np.float64).reshape(-1, 4)
+        gt_cls = np.asarray(im.gt_class, np.int64).reshape(-1)
+        det_xyxy = np.asarray(im.det_xyxy, np.float64).reshape(-1, 4)
+        det_score = np.asarray(im.det_score, np.float64).reshape(-1)
+        det_cls = np.asarray(im.det_class, np.int64).reshape(-1)
+        labelled[i] = lab
+        np.add.at(gt_count[i], gt_cls, 1)
+        np.maximum.at(top_score[i], det_cls, det_score)
+        for c in np.flatnonzero(lab & ((gt_count[i] > 0) | (top_score[i] > -np.inf))):
+            dets = np.flatnonzero(det_cls == c)
+            dets = dets[np.argsort(-det_score[dets], kind="mergesort")]
+            tps[c].append(match_detections(box_iou(det_xyxy[dets], gt_xyxy[gt_cls == c]), iou_thresholds))
+            scores[c].append(det_score[dets])
+            owner[c].append(np.full(len(dets), i, np.int64))
+    n_t = len(iou_thresholds)
+    return _Matched(
+        gt_count=np.where(labelled, gt_count, 0),
+        top_score=top_score,
+        labelled=labelled,
+        tp=[np.concatenate(t) if t else np.zeros((0, n_t), bool) for t in tps],
+        score=[np.concatenate(x) if x else np.zeros(0) for x in scores],
+        image=[np.concatenate(x) if x else np.zeros(0, np.int64) for x in owner],
+    )
+
+
 def evaluate(
     images: Sequence[ImageEval], thresholds: npt.ArrayLike, iou_thresholds: FloatArray = IOU_THRESHOLDS
 ) -> DetectionMetrics:
@@ -157,46 +213,17 @@ def evaluate(
     """
     thr = np.asarray(thresholds, np.float64)
     n_cls = len(thr)
-    n_img = len(images)
-    gt_count = np.zeros((n_img, n_cls), np.int64)
-    top_score = np.full((n_img, n_cls), -np.inf)
-    labelled = np.zeros((n_img, n_cls), bool)
-    tps: list[list[BoolArray]] = [[] for _ in range(n_cls)]
-    scores: list[list[FloatArray]] = [[] for _ in range(n_cls)]
-    for i, im in enumerate(images):
-        lab = np.asarray(im.labelled, bool).reshape(n_cls)
-        gt_xyxy = np.asarray(im.gt_xyxy, np.float64).reshape(-1, 4)
-        gt_cls = np.asarray(im.gt_class, np.int64).reshape(-1)
-        det_xyxy = np.asarray(im.det_xyxy, np.float64).reshape(-1, 4)
-        det_score = np.asarray(im.det_score, np.float64).reshape(-1)
-        det_cls = np.asarray(im.det_class, np.int64).reshape(-1)
-        labelled[i] = lab
-        np.add.at(gt_count[i], gt_cls, 1)
-        np.maximum.at(top_score[i], det_cls, det_score)
-        for c in np.flatnonzero(lab & ((gt_count[i] > 0) | (top_score[i] > -np.inf))):
-            dets = np.flatnonzero(det_cls == c)
-            dets = dets[np.argsort(-det_score[dets], kind="mergesort")]
-            tps[c].append(match_detections(box_iou(det_xyxy[dets], gt_xyxy[gt_cls == c]), iou_thresholds))
-            scores[c].append(det_score[dets])
-
-    gt_count = np.where(labelled, gt_count, 0)
-    positive = labelled & (gt_count > 0)
-    negative = labelled & (gt_count == 0)
-    predicted = labelled & (top_score >= thr[None, :])
-    instances = gt_count.sum(axis=0)
+    m = _match(images, n_cls, iou_thresholds)
+    positive = m.labelled & (m.gt_count > 0)
+    negative = m.labelled & (m.gt_count == 0)
+    predicted = m.labelled & (m.top_score >= thr[None, :])
+    instances = m.gt_count.sum(axis=0)
     n_pos = positive.sum(axis=0)
     true_pos = (positive & predicted).sum(axis=0)
     has_gt = instances > 0
-    ap = np.stack(
-        [
-            average_precision(
-                np.concatenate(tps[c]) if tps[c] else np.zeros((0, len(iou_thresholds)), bool),
-                np.concatenate(scores[c]) if scores[c] else np.zeros(0),
-                int(instances[c]),
-            )
-            for c in range(n_cls)
-        ]
-    ).reshape(n_cls, len(iou_thresholds))
+    ap = np.stack([average_precision(m.tp[c], m.score[c], int(instances[c])) for c in range(n_cls)]).reshape(
+        n_cls, len(iou_thresholds)
+    )
     return DetectionMetrics(
         iou_thresholds=np.asarray(iou_thresholds, np.float64),
         images=n_pos,
@@ -207,3 +234,81 @@ def evaluate(
         recall=_rate(true_pos, n_pos),
         false_alarm=_rate((negative & predicted).sum(axis=0), negative.sum(axis=0)),
     )
+
+
+def cluster_weights(
+    clusters: Sequence[str], strata: Sequence[str], rounds: int, rng: np.random.Generator
+) -> FloatArray:
+    """Bootstrap weights that resample whole clusters, within each stratum.
+
+    Photos of one cluster (copies of a photo, one street run, one bin point) are not independent evidence, so a
+    resample draws clusters, not photos; drawing within each stratum (source) keeps the split's mix of sources.
+
+    Args:
+        clusters: (N,) cluster key per image.
+        strata: (N,) stratum per image; a cluster lies in one stratum.
+        rounds: resamples R.
+        rng: random generator (the same seed gives two models the same resamples, for a paired comparison).
+
+    Returns:
+        (R, N) how many times each image counts in each resample.
+    """
+    if len(clusters) != len(strata):
+        raise ValueError(f"clusters and strata differ in length: {len(clusters)} vs {len(strata)}")
+    weights = np.zeros((rounds, len(clusters)))
+    keys = np.array([f"{s}\x00{c}" for s, c in zip(strata, clusters, strict=True)])
+    stratum = np.asarray(strata)
+    for name in sorted(set(stratum.tolist())):
+        members = np.flatnonzero(stratum == name)
+        uniq, which = np.unique(keys[members], return_inverse=True)
+        drawn = rng.multinomial(len(uniq), np.full(len(uniq), 1.0 / len(uniq)), size=rounds)  # (R, K)
+        weights[:, members] = drawn[:, which]
+    return weights
+
+
+def ap50_draws(images: Sequence[ImageEval], n_cls: int, weights: npt.ArrayLike) -> FloatArray:
+    """AP50 per label in each bootstrap resample (images counted ``weights`` times), as :func:`evaluate` computes
+    it on the resampled split.
+
+    Args:
+        images: (N) images, as for :func:`evaluate`.
+        n_cls: labels C.
+        weights: (R, N) times each image counts in each resample (:func:`cluster_weights`).
+
+    Returns:
+        (R, C) AP50; NaN where a resample holds no ground truth of the label.
+    """
+    w = np.asarray(weights, np.float64)
+    if w.ndim != 2 or w.shape[1] != len(images):
+        raise ValueError(f"weights must be (rounds, {len(images)}), got {w.shape}")
+    m = _match(images, n_cls, IOU_THRESHOLDS[:1])
+    draws = np.full((w.shape[0], n_cls), np.nan)
+    for c in range(n_cls):
+        order = np.argsort(-m.score[c], kind="mergesort")
+        tp = m.tp[c][order, 0]
+        owner = m.image[c][order]
+        for start in range(0, w.shape[0], _ROUNDS_PER_CHUNK):  # (chunk, D) arrays stay a few MB
+            chunk = w[start : start + _ROUNDS_PER_CHUNK]
+            draws[start : start + len(chunk), c] = _weighted_ap(tp, owner, chunk, chunk @ m.gt_count[:, c])
+    return draws
+
+
+_ROUNDS_PER_CHUNK = 50
+
+
+def _weighted_ap(tp: BoolArray, owner: IntArray, weights: FloatArray, n_gt: FloatArray) -> FloatArray:
+    """(R,) 101-point AP of one label's detections (D,) sorted by descending score, on images ``owner`` (D,),
+    each counted ``weights`` (R, N) times; ``n_gt`` (R,) its ground-truth boxes in each resample (NaN if 0)."""
+    dw = weights[:, owner]  # (R, D): a detection counts as often as its image
+    tp_sum = np.cumsum(dw * tp, axis=1)
+    fp_sum = np.cumsum(dw * ~tp, axis=1)
+    # A detection whose image was not drawn adds nothing to either sum: a repeated point of the curve, which
+    # neither the envelope nor the recall sampling sees.
+    recall = tp_sum / np.maximum(n_gt, 1e-12)[:, None]
+    precision = tp_sum / np.maximum(tp_sum + fp_sum, 1e-12)
+    envelope = np.flip(np.maximum.accumulate(np.flip(precision, axis=1), axis=1), axis=1)
+    padded = np.hstack((envelope, np.zeros((len(weights), 1))))
+    ap = np.full(len(weights), np.nan)
+    for r in np.flatnonzero(n_gt > 0):
+        ap[r] = padded[r, np.searchsorted(recall[r], RECALL_POINTS, side="left")].mean()
+    return ap
