@@ -13,7 +13,7 @@ from cli.main import main
 from datasets.build import build_dataset
 from domain.taxonomy import LABEL_NAMES
 from service.core.config import COCO_MODEL, DEFAULT_MODEL
-from training.evaluate import load_split
+from training.evaluate import load_split, read_clusters
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 GARBAGE = LABEL_NAMES.index("garbage")
@@ -81,6 +81,25 @@ def test_refuses(tmp_path: Path, labels: dict[str, str], card: dict[str, object]
     ds = make_dataset(tmp_path, labels, card)
     with pytest.raises(ValueError, match=message):
         load_split(ds)
+
+
+@pytest.mark.parametrize(
+    ("clusters", "expected"),
+    [
+        (None, (["a__1", "a__2", "b__1"], False)),  # built before clusters were recorded: each image its own
+        ({"a__1": "a/run1", "a__2": "a/run1", "b__1": "b/x"}, (["a/run1", "a/run1", "b/x"], True)),
+        ({"a__1": "a/run1"}, "names no cluster for 2 images"),
+    ],
+)
+def test_clusters_come_from_the_card(tmp_path: Path, clusters: dict[str, str] | None, expected: object) -> None:
+    card: dict[str, object] = {"pseudo_model": None} | ({} if clusters is None else {"clusters": clusters})
+    root = make_dataset(tmp_path, {"a__1.jpg": "", "a__2.jpg": "", "b__1.jpg": ""}, card)
+    paths = sorted((root / "images" / "test").iterdir())
+    if isinstance(expected, str):
+        with pytest.raises(ValueError, match=expected):
+            read_clusters(root, paths)
+    else:
+        assert read_clusters(root, paths) == expected
 
 
 def test_cli_refuses_synthetic_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
