@@ -130,7 +130,7 @@ def _instances(images: Sequence[ImageEval], n_cls: int) -> npt.NDArray[np.int64]
 def markdown(changes: Sequence[Change], base_name: str, new_name: str) -> str:
     """The comparison as a Markdown table, with how to read it."""
     lines = [
-        f"AP50 change from {base_name} to {new_name}, with its {CI_LEVEL:.0%} paired bootstrap interval "
+        f"AP50 change from {base_name} to {new_name}, with its {CI_LEVEL * 100:.0f} % paired bootstrap interval "
         f"(whole clusters resampled within each source); sources with >= {MIN_SOURCE_INSTANCES} boxes of the label:",
         "",
         "| label | source | boxes | AP50 before | AP50 after | change | 90 % CI of the change | verdict |",
