@@ -95,12 +95,13 @@ def compare(
     rows: dict[tuple[str | None, int], Change] = {}
     for source, mask in scopes:
         images_base, images_new = pick(base.images, mask), pick(new.images, mask)
-        ones = np.ones((1, int(mask.sum())))
-        point_base = ap50_draws(images_base, len(base.names), ones)[0]
-        point_new = ap50_draws(images_new, len(base.names), ones)[0]
-        diff = ap50_draws(images_new, len(base.names), weights[:, mask]) - ap50_draws(
-            images_base, len(base.names), weights[:, mask]
-        )
+        # Row 0 counts every image once (the split itself), the others are the resamples: each model is matched
+        # once per scope for both its AP50 and its resampled AP50s.
+        scope_weights = np.vstack((np.ones((1, int(mask.sum()))), weights[:, mask]))
+        draws_base = ap50_draws(images_base, len(base.names), scope_weights)
+        draws_new = ap50_draws(images_new, len(base.names), scope_weights)
+        point_base, point_new = draws_base[0], draws_new[0]
+        diff = draws_new[1:] - draws_base[1:]
         boxes = _instances(images_base, len(base.names))
         for c in np.flatnonzero(shared):
             enough = boxes[c] >= (1 if source is None else min_instances)
