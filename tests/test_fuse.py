@@ -168,3 +168,32 @@ def test_bad_evidence(tmp_path: Path, capsys: pytest.CaptureFixture[str], eviden
     assert main(args) != 0
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_frozen_stem_rounded_through_fp16_is_still_shared(tmp_path: Path) -> None:
+    """The COCO network with its weights rounded to FP16 (as an Ultralytics checkpoint stores a frozen stem) and
+    one layer really changed: the rounded weights are snapped back and shared, the changed layer is not."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(COCO_MODEL))
+    changed = "model.23.cv3.2.2.weight"  # a classification-head weight a fine-tune would train
+    for tensor in model.graph.initializer:
+        array = numpy_helper.to_array(tensor)
+        if array.dtype == np.float32 and array.size > 1:
+            rounded = array.astype(np.float16).astype(np.float32)
+            if tensor.name == changed:
+                rounded = rounded * 1.1
+            tensor.CopyFrom(numpy_helper.from_array(rounded, tensor.name))
+    primary = tmp_path / "rounded.onnx"
+    onnx.save(model, str(primary))
+    out = _fuse(primary, COCO_MODEL, "car", tmp_path / "fused.onnx")
+    fused = onnx.load(str(out))
+    meta = json.loads({p.key: p.value for p in fused.metadata_props}["fused"])
+    weights = {t.name: numpy_helper.to_array(t) for t in fused.graph.initializer}
+    coco = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(COCO_MODEL)).graph.initializer}
+    assert meta["snapped_weights"] > 100
+    assert not np.array_equal(weights[changed], coco[changed])  # a trained layer keeps its own values
+    assert np.array_equal(weights["model.0.conv.weight"], coco["model.0.conv.weight"])
+    # everything upstream of the changed head branch is computed once
+    assert 0 < meta["shared_nodes"] < len(onnx.load(str(COCO_MODEL)).graph.node)
