@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # One prepared run on a lent CUDA machine: train models/recipe-gpu.yaml, then measure the shipped model's batched
 # GPU throughput (bench/gpu_throughput.py). Run from the repository root on the lent machine, after the earlier calls
-# of the same lease carried these ignored folders, at most 64 MiB a call with the working tree, and each copied them
-# into $LEASE (default: here) on the machine, since a call's carry removes what earlier calls carried:
+# of the same lease carried these ignored folders, at most 64 MiB a call with the working tree (moving the two
+# shipped .onnx files out of the tree for the lease's calls: 29 MB of it), and each copied its folder into $LEASE
+# (default: here) on the machine, since a call's carry removes what earlier calls carried. 4 December 2026:
+# .lease-0 (part-0) with .whl, .lease-1 (part-1, the .pt), .lease-3 (the .onnx), then .lease-2 (part-2) running this:
 #   .lease-K/part-K               gridwatch dataset build, then python -m training.lease_pack DATASET --out DIR: part-K
 #   .lease-K/gridwatch-yolo26n.pt   gridwatch unfuse models/gridwatch-yolo26n.onnx --out ... --images DATASET/images/train
 #   .lease-K/gridwatch-yolo26n.onnx the shipped model, copied (the bench's subject)
