@@ -1,7 +1,8 @@
 """What tiles buy and cost on a real split: per-label AP50, recall of small boxes, time per photo.
 
-Runs the detector on every image of ``DATASET/images/SPLIT`` with the full frame only and with tiles forced on
-(:class:`vision.tiling.TileSettings`, ``mode="on"``, for each ``--grid``), through the photo pipeline
+Runs the detector on every image of ``DATASET/images/SPLIT`` with the full frame only, with tiles forced on
+(:class:`vision.tiling.TileSettings`, ``mode="on"``, for each ``--grid``) and with the shipped rule (``mode="auto"``:
+only photos whose long side is at least twice the model input), through the photo pipeline
 (:class:`vision.pipeline.PhotoDetector`, text finder off), at the AP score floor, and scores both against the
 split's boxes (:func:`training.evaluate.detect_split`; with ``--reviewed``, the vehicles reviewed by eye replace
 the pseudo-labels on that file's images). Recall is counted at the model's shipped per-label thresholds, over
@@ -63,15 +64,28 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=Path("models/gridwatch-yolo26n.onnx"))
     ap.add_argument("--grid", type=int, nargs="+", default=[2])
     ap.add_argument("--overlap", type=float, default=0.2)
+    ap.add_argument("--modes", nargs="+", choices=("on", "auto"), default=["on", "auto"])
+    ap.add_argument(
+        "--small-side",
+        nargs="+",
+        default=["all"],
+        help="tile boxes kept: under this many full-frame input pixels on the long side, or 'all' (compare several)",
+    )
     ap.add_argument("--reviewed", type=Path, help="e.g. datasets/reviewed/vehicles-test.json")
     ap.add_argument("--time-photos", type=int, default=100)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     detector = Detector(args.model, providers="cpu", conf=AP_CONF, threads=1)
     reviewed = load_reviewed(args.reviewed) if args.reviewed else None
-    configs = {"full frame": TileSettings(mode="off")} | {
-        f"tiles {g}x": TileSettings(mode="on", grid=g, overlap=args.overlap) for g in args.grid
-    }
+    # "on" tiles every photo (what tiles can do); "auto" tiles only the large ones (what ships by default)
+    configs = {"full frame": TileSettings(mode="off")}
+    for g in args.grid:
+        for mode in args.modes:
+            for small in args.small_side:
+                side = None if small == "all" else float(small)
+                configs[f"tiles {g}x {mode}, small_side {small}"] = TileSettings(
+                    mode=mode, grid=g, overlap=args.overlap, small_side=side
+                )
     report: dict[str, object] = {}
     for name, tiles in configs.items():
         found = detect_split(args.dataset, PhotoDetector(detector, tiles=tiles), split=args.split)  # type: ignore[arg-type]
@@ -91,7 +105,7 @@ def main() -> None:
         photo = read_image(path)
         for name, tiles in configs.items():
             start = time.perf_counter()
-            if tiles.mode == "off":
+            if not tiles.applies(photo.width, photo.height, detector.imgsz):
                 detector.detect([photo])
             else:
                 detect_tiled(detector, photo, tiles)

@@ -141,3 +141,38 @@ def test_camera_frames_tile_per_camera(shipped: Detector) -> None:
     assert np.array_equal(off.xyxy, shipped.detect([frame])[0].xyxy)
     image = read_image(SAMPLES / "cyclists_street.jpg")
     assert np.allclose(on.xyxy, detect_tiled(shipped, image, TileSettings(mode="on")).xyxy)
+
+
+@pytest.mark.parametrize(("small_side", "kept"), [(None, 4), (150.0, 2), (400.0, 3)])
+def test_tiles_add_only_small_things_when_gated(small_side: float | None, kept: int) -> None:
+    """With ``small_side``, tiles add only things under that size (after their cut parts are joined); what the full
+    frame found stays whatever its size."""
+    settings = TileSettings(mode="on")
+    windows = np.array([[0, 0, 600, 600], [400, 0, 1000, 600]], np.float64)
+    full = dets([(20, 300, 320, 590, 0.5, 0)])  # a large car, from the full frame: kept
+    left = dets([(100, 20, 180, 90, 0.6, 1), (350, 100, 600, 200, 0.6, 0)])  # a small thing; half of a car...
+    right = dets([(400, 102, 700, 198, 0.7, 0), (560, 100, 990, 590, 0.8, 0)])  # ...its other half; a large one
+    merged = merge_tiles(full, [left, right], windows, (1000, 600), settings, small_side=small_side)
+    assert len(merged) == kept  # 150: the full frame's car and the small thing; 400: also the joined car (350 px)
+    assert (20, 300, 320, 590) in [tuple(np.round(b).tolist()) for b in merged.xyxy]
+
+
+def test_gated_tiles_on_real_photos_add_only_small_boxes(shipped: Detector) -> None:
+    """On real photos, a large box of the gated merge is one the full frame found (alone, it letterboxes the photo
+    a little differently than in the tiles' batch, hence IoU >= 0.5 rather than equality)."""
+    for path in sorted(SAMPLES.glob("*.jpg")):
+        image = read_image(path)
+        full = shipped.detect([image])[0]
+        gated = detect_tiled(shipped, image, TileSettings(mode="on", small_side=48))
+        ungated = detect_tiled(shipped, image, TileSettings(mode="on"))
+        assert len(gated) <= len(ungated), path.name
+        limit = 48 * max(image.width, image.height) / shipped.imgsz
+        for box, cls in zip(gated.xyxy, gated.class_id, strict=True):
+            if max(box[2] - box[0], box[3] - box[1]) >= limit:
+                same = full.xyxy[full.class_id == cls]
+                assert len(same) and box_iou(box[None], same).max() >= 0.5, (path.name, full.names[cls])
+
+
+def test_small_side_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="small_side"):
+        TileSettings(small_side=0)

@@ -42,6 +42,10 @@ class TileSettings:
         min_ratio: ``auto`` threshold, photo long side / model input side.
         iou: two boxes of one label overlapping at least this much are one thing (the higher score is kept).
         cover: ... or when this fraction of the smaller one lies inside the larger.
+        small_side: a tile adds only boxes whose long side would measure less than this in the full frame's
+            input (model pixels, default 64); ``None``: every box. Tiles are for what the full frame shows too
+            small; a tile's view of a large thing (a bin cut in two, a pile seen as several heaps) adds only false
+            boxes.
     """
 
     mode: TileMode = "auto"
@@ -50,10 +54,13 @@ class TileSettings:
     min_ratio: float = 2.0
     iou: float = 0.5
     cover: float = 0.8
+    small_side: float | None = 64.0  # chosen on val (docs/tiling.md): tiles' small-box recall, little AP lost
 
     def __post_init__(self) -> None:
         if self.grid < 2 or not 0.0 <= self.overlap < 0.5 or self.min_ratio <= 0:
             raise ValueError(f"tiles need grid >= 2, overlap in [0, 0.5), min_ratio > 0; got {self}")
+        if self.small_side is not None and self.small_side <= 0:
+            raise ValueError(f"small_side must be positive or None, got {self.small_side}")
 
     @property
     def span(self) -> float:
@@ -163,6 +170,8 @@ def merge_tiles(
     image_wh: tuple[int, int],
     settings: TileSettings,
     edge_px: float = EDGE_PX,
+    *,
+    small_side: float | None = None,
 ) -> Detections:
     """One answer from the full frame's detections and each tile's (all in the same image's pixels).
 
@@ -171,6 +180,8 @@ def merge_tiles(
         tiles: detections of each window of ``windows`` (T, 4), already moved into image pixels.
         image_wh: the image's (width, height) in those pixels.
         edge_px: how near a tile edge (image pixels) a box ends to count as cut by it.
+        small_side: the tiles add only things (after joining their cut parts) whose long side is under this
+            many image pixels (``TileSettings.small_side`` in image pixels); ``None``: everything.
     """
     width, height = image_wh
     parts_xyxy, parts_score, parts_cls, parts_tile, parts_cut = [full.xyxy], [full.score], [full.class_id], [], []
@@ -193,6 +204,8 @@ def merge_tiles(
     for g in np.unique(group):
         members = np.flatnonzero(group == g)
         box = np.concatenate([xyxy[members, :2].min(axis=0), xyxy[members, 2:].max(axis=0)])
+        if small_side is not None and (tile[members] >= 0).all() and (box[2:] - box[:2]).max() >= small_side:
+            continue  # a large thing seen by tiles only: the full frame is the judge of large things
         joined_xyxy.append(box)
         joined_score.append(score[members].max())
         joined_cls.append(cls[members[0]])
@@ -230,5 +243,10 @@ def detect_tiled(detector: Detector, image: DecodedImage, settings: TileSettings
         Detections((d.xyxy + window[[0, 1, 0, 1]].astype(np.float32)) * scale, d.score, d.class_id, d.names)
         for d, window in zip(found[1:], windows, strict=True)
     ]
+    # photo pixels per full-frame input pixel: the full frame letterboxes the long side to the input
+    per_input_px = max(image.width, image.height) / detector.imgsz
+    small = None if settings.small_side is None else settings.small_side * per_input_px
     in_photo = np.asarray(windows * scale, np.float64)
-    return merge_tiles(found[0], tiles, in_photo, (image.width, image.height), settings, EDGE_PX * max(sx, sy))
+    return merge_tiles(
+        found[0], tiles, in_photo, (image.width, image.height), settings, EDGE_PX * max(sx, sy), small_side=small
+    )
