@@ -11,7 +11,7 @@ import pytest
 
 from domain.taxonomy import LABEL_NAMES, Violation
 from vision.detections import Detections
-from vision.rules.config import Persistence, RulesConfig, StaticRule
+from vision.rules.config import GarbageRule, Persistence, RulesConfig, StaticRule
 from vision.rules.engine import RuleEngine, RuleOutput
 from vision.rules.events import ClearEvent, ViolationEvent
 from vision.rules.photo import photo_violations
@@ -320,7 +320,8 @@ def test_reset_forgets_the_dwell() -> None:
         ([("car", 0.8, (0.3, 0.1, 0.45, 0.3))], [FIRE_LANE], []),  # outside the zone
         ([("car", 0.3, CAR)], [FIRE_LANE], []),  # below min_conf
         ([("garbage", 0.5, PILE)], None, [("exposed_garbage", "garbage.exposed")]),
-        ([("garbage", 0.35, PILE)], None, []),
+        # static rules add no bar of their own above the detector's floor (the model's calibrated thresholds)
+        ([("garbage", 0.35, PILE)], None, [("exposed_garbage", "garbage.exposed")]),
         ([("garbage", 0.5, PILE)], [BIN_POINT], [("bin_overflow", "garbage.bin_point")]),
         # two bags beside one bin: one overflowing bin
         (
@@ -338,6 +339,13 @@ def test_reset_forgets_the_dwell() -> None:
 def test_photo_mode(items: list[Item], zones: list[PolygonZone] | None, expected: list[tuple[str, str]]) -> None:
     events = photo_violations(dets(*items), (W, H), T0, zones)
     assert sorted((e.violation.value, e.rule) for e in events) == sorted(expected)
+
+
+@pytest.mark.parametrize(("score", "opens"), [(0.35, False), (0.45, True)])
+def test_a_site_may_ask_static_rules_for_more_than_the_model(score: float, opens: bool) -> None:
+    cfg = RulesConfig(garbage=GarbageRule(min_conf=0.4, keep_conf=0.25))
+    events = photo_violations(dets(("garbage", score, PILE)), (W, H), T0, cfg=cfg)
+    assert [e.rule for e in events] == (["garbage.exposed"] if opens else [])
     for e in events:
         assert e.first_seen == e.last_seen == T0 and e.observations == 1
         assert set(e.thresholds) == {"min_conf", "min_area"}

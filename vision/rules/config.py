@@ -90,8 +90,14 @@ class StaticRule(Thresholds):
 
     ``zone_kinds``: when a camera or place has zones of these kinds, only things whose anchor lies in one
     count (posters on a wall zone); without such zones everything counts.
+
+    By default a static rule asks for no score above the model's own per-label thresholds, which the service's
+    detector applies first (chosen on val by ``gridwatch calibrate``: best image-level F1 with at most 5 % false
+    alarms, and different for each label and each model); a site may ask for more with ``min_conf``.
     """
 
+    min_conf: Fraction = 0.0
+    keep_conf: Fraction = 0.0
     labels: Labels
     persistence: Persistence = Persistence()
     zone_kinds: ZoneKinds = ()
