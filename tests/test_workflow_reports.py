@@ -101,14 +101,25 @@ def _dashboard_due(api: Api) -> int:
 
 
 def test_kpis_agree_on_the_dashboard_the_api_and_the_export(api: Api) -> None:
-    """Dispatched just now, deadlines still ahead: not due on any page; one closed early: due and closed on all."""
+    """Dispatched just now, deadlines still ahead: not due on any page; one closed early: due and closed on all.
+
+    The early case is dispatched and closed in the first minutes of this ISO week (Shanghai), so that its deadline
+    (4 working hours on) falls inside the dashboard's period whatever day the test runs: dispatched just now on a
+    Saturday, its deadline would be next Monday, outside the period, and rightly not due.
+    """
     for tag in ("open-1", "open-2"):
         api.dispatch(api.open_case("cam-1", f"kpi-{tag}"))
-    early = api.dispatch(api.open_case("cam-2", "kpi-early"))
-    api.ctx.manager.act(early, A.HANDLE, actor="handler_west", evidence=[picture("kpi-early-fix")])
-    for action in (A.VERIFY, A.CLOSE):
-        api.ctx.manager.act(early, action, actor="operator")
     start, end, _ = weeks_back(datetime.now(UTC), SHANGHAI, 8)  # the dashboard's default period
+    week_start = end - timedelta(weeks=1)
+    early = api.open_case("cam-2", "kpi-early")
+    manager = api.ctx.manager
+    manager.act(early, A.FILE, actor="operator", at=week_start + timedelta(minutes=1))
+    manager.act(early, A.DISPATCH, actor="operator", at=week_start + timedelta(minutes=2))
+    manager.act(
+        early, A.HANDLE, actor="handler_west", evidence=[picture("kpi-early-fix")], at=week_start + timedelta(minutes=3)
+    )
+    for k, action in enumerate((A.VERIFY, A.CLOSE), start=4):
+        manager.act(early, action, actor="operator", at=week_start + timedelta(minutes=k))
     period = {"start": start.isoformat(), "end": end.isoformat()}
     [overall] = api.client.get("/api/v1/reports/kpis", headers=api.as_("operator"), params=period).json()
     exported = api.client.get("/api/v1/exports/kpis.csv", headers=api.as_("operator"), params=period)
