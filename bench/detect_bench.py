@@ -142,10 +142,15 @@ def fixed_ms(detector: Detector, imgsz: int) -> float:
     return statistics.median(times)
 
 
-def gridwatch_backends(model: Path, int8: Path | None) -> Iterator[tuple[str, Path, str, str, int]]:
+def gridwatch_backends(
+    model: Path, int8: Path | None, baseline: Path | None = None
+) -> Iterator[tuple[str, Path, str, str, int]]:
     """(name, model, providers, precision, batch) of each backend this CPU offers; batch 4 runs OpenVINO's
-    throughput mode (a batch's photos as parallel requests)."""
+    throughput mode (a batch's photos as parallel requests). ``baseline``: an earlier model, on onnxruntime FP32
+    beside the others (a new default against the one it replaces, in one run)."""
     yield "GridWatch onnxruntime FP32", model, "cpu", "fp32", 1
+    if baseline is not None:
+        yield f"GridWatch onnxruntime FP32, baseline {baseline.name}", baseline, "cpu", "fp32", 1
     yield "GridWatch OpenVINO FP32", model, "openvino", "fp32", 1
     yield "GridWatch OpenVINO FP32, batch 4 (throughput)", model, "openvino", "fp32", 4
     if "bf16" in native_precisions():
@@ -160,6 +165,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=150, help="images to use (default 150)")
     parser.add_argument("--model", type=Path, default=COCO_MODEL, help="ONNX model")
     parser.add_argument("--int8", type=Path, help="its INT8 copy (gridwatch quantize), to measure too")
+    parser.add_argument("--baseline", type=Path, help="an earlier model, measured beside it on onnxruntime FP32")
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="the same model's .pt weights")
     parser.add_argument("--imgsz", type=int, default=640)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads for every engine")
@@ -173,7 +179,7 @@ def main() -> None:
     os.environ.setdefault("YOLO_OFFLINE", "1")
     runs: list[Run] = []
     auto = Detector(args.model, imgsz=args.imgsz, threads=args.threads)
-    for name, model, providers, precision, batch in gridwatch_backends(args.model, args.int8):
+    for name, model, providers, precision, batch in gridwatch_backends(args.model, args.int8, args.baseline):
         mode: Mode = "throughput" if batch > 1 else "latency"
         detector = Detector(
             model, providers=providers, precision=precision, imgsz=args.imgsz, threads=args.threads, mode=mode
