@@ -6,8 +6,9 @@ runs on the GPU through PyTorch (``onnx2torch``, carried as a wheel): before any
 against onnxruntime on the CPU on real letterboxed photos, and the largest difference is reported beside the
 figures, so a wrong conversion cannot pass for a fast one.
 
-Timing: the input batch (B, 3, S, S) float32 already on the GPU, a warm-up, then CUDA events around repeated
-forward passes for about ``--seconds`` per setting; images per second and milliseconds per batch. Decoding,
+Timing: the input batch (B, 3, S, S) float32 already on the GPU, a warm-up, then the host clock around each
+forward pass and a device synchronisation, repeated for about ``--seconds`` per setting; the median milliseconds
+per batch and images per second. Decoding,
 letterboxing and the box decoding on the host are not included (``bench/detect_bench.py`` measures those).
 """
 
@@ -22,12 +23,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 import onnx
 import onnxruntime as ort
 
+from vision.imageio import read_image
 from vision.preprocess import make_batch
 from vision.sources import IMAGE_SUFFIXES
 
@@ -62,10 +63,9 @@ def torch_compatible(model: onnx.ModelProto) -> onnx.ModelProto:
 def real_batch(images_dir: Path, count: int, imgsz: int) -> npt.NDArray[np.float32]:
     """``count`` real photos from ``images_dir`` letterboxed as the detector does: (count, 3, imgsz, imgsz)."""
     paths = sorted(p for p in images_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:count]
-    decoded = [img for img in (cv2.imread(str(p)) for p in paths) if img is not None]
-    if not decoded:
-        raise ValueError(f"no readable photos in {images_dir}")
-    return make_batch([np.asarray(img, np.uint8) for img in decoded], imgsz, 32, rect=False).blob
+    if not paths:
+        raise ValueError(f"no photos in {images_dir}")
+    return make_batch([read_image(p).pixels for p in paths], imgsz, 32, rect=False).blob
 
 
 def time_gpu(run: Callable[[], Any], seconds: float, sync: Callable[[], None]) -> float:

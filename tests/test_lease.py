@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from bench.gpu_throughput import real_batch, torch_compatible
+from domain.errors import ImageError
 from tests.conftest import ROOT
 from training.lease_pack import pack
 from vision.imageio import read_image
@@ -66,7 +67,7 @@ def test_pack_refuses_bad_input(tmp_path: Path, problem: str) -> None:
         error, match = FileExistsError, "not empty"
     elif problem == "unreadable":
         (dataset / "images" / "train" / "broken.jpg").write_bytes(b"not a jpeg")
-        error, match = ValueError, "cannot read"
+        error, match = ImageError, "broken.jpg: not an image"
     else:
         for split in ("train", "val"):
             shutil.rmtree(dataset / "images" / split)

@@ -10,7 +10,9 @@
 #   .lease-K/gridwatch-yolo26n.onnx the shipped model, copied (the bench's subject)
 #   .whl                          wheels the machine lacks: ultralytics, ultralytics-thop, albumentations, albucore,
 #                                 simsimd, stringzilla, pydantic, pydantic-core, annotated-types, typing-inspection,
-#                                 typing-extensions, onnx2torch (docs/training.md lists the versions)
+#                                 typing-extensions, onnx2torch (4 December: the versions of this project's .venv,
+#                                 ultralytics 8.4.190, albumentations 2.0.8, albucore 0.0.24, pydantic 2.14.4;
+#                                 onnx2torch 1.5.15), each `pip download --no-deps` for cp312 manylinux
 # Writes to $OUT: train.log, results.csv, args.yaml, best.pt, last.pt, gpu-throughput.json, bench.log.
 set -uo pipefail
 OUT=${OUT:?set OUT to the folder the results go to}

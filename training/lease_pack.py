@@ -21,8 +21,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
+import numpy as np
 import yaml
 
+from domain.errors import ImageError
+from vision.imageio import read_image
 from vision.sources import IMAGE_SUFFIXES
 
 SPLITS = ("train", "val")
@@ -43,7 +46,8 @@ def pack(dataset: Path, out: Path, *, parts: int, max_side: int, quality: int) -
 
     Raises:
         FileExistsError: ``out`` is not empty.
-        ValueError: the dataset has no photos, or a photo cannot be read.
+        ImageError: a photo cannot be read (named, with the project's decoder's reason).
+        ValueError: the dataset has no photos, or a photo cannot be encoded.
     """
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty")
@@ -52,13 +56,14 @@ def pack(dataset: Path, out: Path, *, parts: int, max_side: int, quality: int) -
     for split in SPLITS:
         photos = sorted(p for p in (dataset / "images" / split).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         for photo in photos:
-            image = cv2.imread(str(photo), cv2.IMREAD_COLOR)
-            if image is None:
-                raise ValueError(f"cannot read {photo}")
+            try:
+                image = read_image(photo).pixels
+            except ImageError as exc:  # name the photo: a pack reads thousands
+                raise ImageError(f"{photo}: {exc}") from None
             scale = max_side / max(image.shape[:2])
             if scale < 1.0:
                 size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-                image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+                image = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), np.uint8)
             ok, encoded = cv2.imencode(".webp", image, [cv2.IMWRITE_WEBP_QUALITY, quality])
             if not ok:
                 raise ValueError(f"cannot encode {photo}")
